@@ -1,0 +1,51 @@
+"""Command line: ``trunkline run``, ``trunkline parse``, ``trunkline version``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from trunkline import __version__
+
+
+def _cmd_parse(args: argparse.Namespace) -> int:
+    """Parse SIP messages from files (or stdin) and say what the parser makes of each."""
+    from trunkline.sip.errors import ParseError
+    from trunkline.sip.message import Request, parse_message
+
+    paths = args.files or ["-"]
+    status = 0
+    for path in paths:
+        if path == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as f:
+                data = f.read()
+        try:
+            msg = parse_message(data)
+            if isinstance(msg, Request):
+                msg.validate()
+        except ParseError as exc:
+            print(f"{path}: {exc.status} {exc.reason}: {exc.detail}")
+            status = 1
+            continue
+        kind = msg.method if isinstance(msg, Request) else f"{msg.status} response"
+        print(f"{path}: valid {kind}, Call-ID {msg.call_id}, {len(msg.body)} body bytes")
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="trunkline", description="SIP trunking SBC")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("version", help="print the version")
+    p_parse = sub.add_parser("parse", help="check SIP messages with the Trunkline parser")
+    p_parse.add_argument("files", nargs="*", help="files holding one message each (- = stdin)")
+    args = parser.parse_args(argv)
+    if args.command == "parse":
+        return _cmd_parse(args)
+    print(f"trunkline {__version__}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
