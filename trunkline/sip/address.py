@@ -11,7 +11,6 @@ import re
 
 from trunkline.sip.errors import ParseError
 from trunkline.sip.headers import (
-    TOKEN_STR_RE,
     format_params,
     parse_params,
     parse_quoted,
@@ -249,9 +248,10 @@ def parse_via(value: str) -> Via:
     parse_host(host)
     port = None
     if port_text is not None:
-        port = int(port_text)
-        if port > 65535 or len(port_text) > 5:
+        # length first: int() of thousands of digits raises ValueError, not ParseError
+        if len(port_text) > 5 or int(port_text) > 65535:
             raise ParseError("bad Via port")
+        port = int(port_text)
     params = parse_params(param_text) if param_text else {}
     _check_via_params(params)
     raw = value.strip()
@@ -268,13 +268,14 @@ def _check_via_params(params: dict[str, str | None]) -> None:
         except ValueError:
             raise ParseError("Via received is not an IP address") from None
     rport = params.get("rport")
-    if rport is not None and (not rport.isdigit() or int(rport) > 65535):
+    # lengths first: int() of thousands of digits raises ValueError, not ParseError
+    if rport is not None and (not rport.isdigit() or len(rport) > 5 or int(rport) > 65535):
         raise ParseError("bad Via rport")
     branch = params.get("branch")
     if "branch" in params and not branch:
         raise ParseError("empty Via branch")
     ttl = params.get("ttl")
-    if ttl is not None and (not ttl.isdigit() or int(ttl) > 255):
+    if ttl is not None and (not ttl.isdigit() or len(ttl) > 3 or int(ttl) > 255):
         raise ParseError("bad Via ttl")
 
 
@@ -307,16 +308,26 @@ class CSeq:
         return hash((self.number, self.method))
 
 
+_CSEQ_RE = re.compile(r"[ \t]*([0-9]+)[ \t]+([A-Za-z0-9\-.!%*_+`'~]+)[ \t]*\Z")
+MAX_CSEQ_NUMBER = (1 << 32) - 1
+
+
 def parse_cseq(value: str) -> CSeq:
-    parts = value.split()
-    if len(parts) != 2 or not parts[0].isdigit() or not parts[0].isascii():
+    """``1*DIGIT LWS Method`` (RFC 3261 §20.16); folding has been unfolded to SP already.
+
+    The number is a 32-bit unsigned integer (§8.1.1.5, §20.16): up to 2**32-1 is accepted, more
+    is a 400 (RFC 4475 §3.1.2.4). The "less than 2**31" rule is for the UAC choosing the
+    initial value, not for what a receiver accepts. Only SP/HTAB separate (str.split() would
+    also split on other Unicode spaces, which are no LWS).
+    """
+    m = _CSEQ_RE.match(value)
+    if m is None:
         raise ParseError("malformed CSeq")
-    number = int(parts[0]) if len(parts[0]) <= 12 else 1 << 40
-    if number >= 1 << 31:
+    digits, method = m.groups()
+    digits = digits.lstrip("0") or "0"  # leading zeros are legal (RFC 4475 §3.1.1.1)
+    if len(digits) > 10 or int(digits) > MAX_CSEQ_NUMBER:
         raise ParseError("CSeq number too large")
-    if not TOKEN_STR_RE.match(parts[1]):
-        raise ParseError("malformed CSeq method")
-    return CSeq(number, parts[1])
+    return CSeq(int(digits), method)
 
 
 def sip_uri_of(addr: NameAddr) -> SipURI | None:

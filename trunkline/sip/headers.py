@@ -226,13 +226,18 @@ def parse_params(text: str, *, allow_bare_empty: bool = False) -> dict[str, str 
 
     ``text`` starts at the first ``;`` (or is empty). Names are lower-cased; values keep their
     case, quoted values keep their quotes so that re-serialization is exact. An empty parameter
-    (``;;``) is a syntax error (RFC 4475 §3.1.2.1).
+    (``;;``) is a syntax error (RFC 4475 §3.1.2.1), and so is a repeated name: a dict cannot
+    keep both, and readers that take the first (``Message.from_tag``) and the last would
+    disagree about e.g. the dialog's tag.
     """
     params: dict[str, str | None] = {}
     if _SIMPLE_PARAMS_RE.match(text):  # fast path: no LWS, no quotes
-        for item in text[1:].split(";"):
+        items = text[1:].split(";")
+        for item in items:
             name, eq, value = item.partition("=")
             params[name.lower()] = value if eq else None
+        if len(params) != len(items):
+            raise ParseError("repeated parameter")
         return params
     if not text.strip():
         return params
@@ -259,6 +264,8 @@ def parse_params(text: str, *, allow_bare_empty: bool = False) -> dict[str, str 
             raise ParseError("empty parameter")
         if not TOKEN_STR_RE.match(name):
             raise ParseError(f"invalid parameter name {name[:40]!r}")
+        if name.lower() in params:
+            raise ParseError(f"repeated parameter {name[:40]!r}")
         i = j
         while i < n and text[i] in " \t":
             i += 1

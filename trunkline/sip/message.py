@@ -13,7 +13,7 @@ body is the rest of the datagram) and octets past it are ignored. Streams go thr
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from trunkline.sip.address import (
     CSeq,
@@ -37,7 +37,7 @@ from trunkline.sip.headers import (
     split_list,
 )
 from trunkline.sip.reasons import reason_phrase
-from trunkline.sip.uri import URI, parse_uri
+from trunkline.sip.uri import URI, SipURI, parse_uri
 
 MAX_HEADERS = 256
 MAX_CSEQ = (1 << 31) - 1
@@ -388,8 +388,13 @@ class Request(Message):
             raise _error(self, exc.detail, exc.status, exc.reason) from None
         if self.cseq.method != self.method:
             raise _error(self, "CSeq method does not match the request method")
-        if self.uri.scheme not in _SUPPORTED_SCHEMES:
+        uri = self.uri
+        if uri.scheme not in _SUPPORTED_SCHEMES:
             raise _error(self, "unsupported URI scheme", 416, "Unsupported URI Scheme")
+        if isinstance(uri, SipURI) and uri.headers:
+            # RFC 3261 §19.1.1 Table 1: headers are not allowed in a Request-URI. RFC 4475
+            # §3.1.2.11 calls rejecting with 400 reasonable; a proxy must never forward them.
+            raise _error(self, "headers in the Request-URI")
 
     def create_response(
         self, status: int, reason: str | None = None, *, to_tag: str | None = None
@@ -402,17 +407,14 @@ class Request(Message):
         for field in self._fields:
             if field[0] in _ANSWERABLE:
                 resp._fields.append(field)
-        if to_tag is not None and status > 100:
-            to = self.to.copy()
-            if to.tag is None:
-                to.tag = to_tag
-                for i, f in enumerate(resp._fields):
-                    if f[0] == "to":
-                        resp._fields[i] = ("to", encode(str(to)), None)
-                        break
-        resp._fields.append(("content-length", b"0", None))
-        resp.content_length = 0
-        return resp
+        if to_tag is not None and status > 100 and self.to_tag is None:
+            # Appended to the raw value, not re-built: a To that does not parse can still be
+            # answered (RFC 4475 §3.1.2.6), and untouched bytes stay untouched.
+            for i, (name, value, _raw) in enumerate(resp._fields):
+                if name == "to":
+                    resp._fields[i] = ("to", value + b";tag=" + encode(to_tag), None)
+                    break
+        return resp  # no body: serialization ends it with Content-Length: 0
 
 
 class Response(Message):
@@ -498,13 +500,14 @@ def _answerable_headers(block: bytes, sep: bytes) -> list[tuple[str, bytes]]:
 
 def _split_unusual(data: bytes, start: int) -> tuple[bytes, bytes, bytes]:
     """Header/body split for messages without CRLFCRLF: bare-LF senders, or no blank line."""
-    if b"\r" not in data and b"\n\n" in data:
-        end = data.index(b"\n\n", start)
-        return data[start:end], data[end + 2 :], b"\n"
-    if b"\r" not in data[start:]:
-        return data[start:].rstrip(b"\n"), b"", b"\n"
+    tail = data[start:]  # leading CR/LF were skipped (RFC 3261 §7.5)
+    if b"\r" not in tail:
+        end = tail.find(b"\n\n")
+        if end >= 0:
+            return tail[:end], tail[end + 2 :], b"\n"
+        return tail.rstrip(b"\n"), b"", b"\n"
     # No blank line at all: a datagram's header section ends with the datagram (liberal).
-    return data[start:].rstrip(b"\r\n"), b"", b"\r\n"
+    return tail.rstrip(b"\r\n"), b"", b"\r\n"
 
 
 def _parse_start_line(line: bytes) -> Request | Response:
@@ -512,6 +515,8 @@ def _parse_start_line(line: bytes) -> Request | Response:
         return _parse_status_line(line)
     parts = line.split(b" ")
     if len(parts) != 3:
+        if line[:4].upper() == b"SIP/":
+            return _parse_status_line(line)  # a lower-case version (RFC 3261 §7.1)
         # RFC 4475 §3.1.2.8-10: extra SP or LWS in the request line is rejected.
         token = parts[0] if parts and TOKEN_RE.match(parts[0]) else None
         raise ParseError(
@@ -521,9 +526,12 @@ def _parse_start_line(line: bytes) -> Request | Response:
         )
     method_b, uri_b, version = parts
     if not TOKEN_RE.match(method_b):
+        if method_b[:4].upper() == b"SIP/":
+            return _parse_status_line(line)  # a lower-case version (RFC 3261 §7.1)
         raise ParseError("invalid method", is_request=None)
     method = method_b.decode("ascii")
-    if version != b"SIP/2.0":
+    # RFC 3261 §7.1: "The SIP-Version string is case-insensitive" (but we send upper case).
+    if version != b"SIP/2.0" and version.upper() != b"SIP/2.0":
         if version.upper().startswith(b"SIP/"):
             raise ParseError(
                 "unsupported SIP version",
@@ -534,7 +542,6 @@ def _parse_start_line(line: bytes) -> Request | Response:
             )
         raise ParseError("malformed request line", is_request=True, method=method)
     uri_text = decode(uri_b)
-    req = Request(method, uri_text)
     try:
         uri = parse_uri(uri_text)
     except ParseError as exc:
@@ -545,14 +552,31 @@ def _parse_start_line(line: bytes) -> Request | Response:
                 exc.detail, 416, "Unsupported URI Scheme", is_request=True, method=method
             ) from None
         raise ParseError(exc.detail, is_request=True, method=method) from None
+    return _new_request(method, uri_text, uri, line)
+
+
+_new = object.__new__
+
+
+def _new_request(method: str, uri_text: str, uri: URI, line: bytes) -> Request:
+    """What ``Request(method, uri)`` builds, without its checks (parser fast path, DESIGN §3)."""
+    req: Request = _new(Request)
+    req._fields = []
+    req._body = b""
+    req._vias = req._top_via = req._from = req._to = None
+    req._call_id = None
+    req._cseq = None
+    req._max_forwards = req.content_length = None
+    req.method = method
     req._uri = uri
+    req.uri_text = uri_text
     req._start = line
     return req
 
 
 def _parse_status_line(line: bytes) -> Response:
     version, _, rest = line.partition(b" ")
-    if version != b"SIP/2.0":
+    if version != b"SIP/2.0" and version.upper() != b"SIP/2.0":  # case-insensitive (§7.1)
         raise ParseError("unsupported SIP version", 505, "Version Not Supported", is_request=False)
     code, _, reason = rest.partition(b" ")
     if len(code) != 3 or not code.isdigit() or not (b"100" <= code <= b"699"):
@@ -566,21 +590,29 @@ def _parse_status_line(line: bytes) -> Response:
 
 def _parse_fields(msg: Message, block: bytes, sep: bytes) -> None:
     fields = msg._fields
-    if sep == b"\r\n" and b"\r\n " not in block and b"\r\n\t" not in block:
-        get = _NAMES.get
-        try:  # fast path: nothing folded, one C-level pass per line
-            fields[:] = [
-                ((get(n) if c else None) or _slow_name(n, c), v.strip(b" \t"), line)
-                for line in block.split(b"\r\n")
-                for n, c, v in (line.partition(b":"),)
-            ]
-        except ParseError:
-            fields.clear()  # the general loop below says exactly what is wrong
-        else:
-            if len(fields) > MAX_HEADERS:
-                raise _error(msg, "too many header fields")
-            return
-    for line in block.split(sep):
+    lines = block.split(sep)
+    bare_lf = False
+    if sep == b"\r\n":
+        # An LF not preceded by CR is no line end in SIP (RFC 3261 §7.3.1, §25.1), but the
+        # many LF-tolerant parsers after us would read one as a line end: reject it rather than
+        # forward a hidden header line (header injection through the SBC). One count, cheap;
+        # raised after the general loop below has read the lines an answer needs.
+        bare_lf = block.count(b"\n") != len(lines) - 1
+        if not bare_lf and b"\r\n " not in block and b"\r\n\t" not in block:
+            get = _NAMES.get
+            try:  # fast path: nothing folded, one C-level pass per line
+                fields[:] = [
+                    ((get(n) if c else None) or _slow_name(n, c), v.strip(b" \t"), line)
+                    for line in lines
+                    for n, c, v in (line.partition(b":"),)
+                ]
+            except ParseError:
+                fields.clear()  # the general loop below says exactly what is wrong
+            else:
+                if len(fields) > MAX_HEADERS:
+                    raise _error(msg, "too many header fields")
+                return
+    for line in lines:
         if not line:
             raise _error(msg, "empty line inside the header section")
         first = line[0]
@@ -588,7 +620,10 @@ def _parse_fields(msg: Message, block: bytes, sep: bytes) -> None:
             if not fields:
                 raise _error(msg, "continuation line before the first header")
             name, value, raw = fields[-1]
-            fields[-1] = (name, value + b" " + line.strip(b" \t"), (raw or b"") + sep + line)
+            cont = line.strip(b" \t")
+            if value and cont:  # the fold is LWS: one SP; none at either end of the value
+                cont = value + b" " + cont
+            fields[-1] = (name, cont or value, (raw or b"") + sep + line)
             continue
         colon = line.find(b":")
         if colon <= 0:
@@ -602,6 +637,8 @@ def _parse_fields(msg: Message, block: bytes, sep: bytes) -> None:
         fields.append((known, line[colon + 1 :].strip(b" \t"), line))
     if len(fields) > MAX_HEADERS:
         raise _error(msg, "too many header fields")
+    if bare_lf:
+        raise _error(msg, "bare LF in the header section")
     if sep != b"\r\n":  # keep what we write back in wire form
         msg._fields = [(n, v, None if r is None else r.replace(sep, b"\r\n")) for n, v, r in fields]
 
@@ -655,21 +692,25 @@ def _parse_essentials(msg: Message) -> None:
             seen[name] = value
         elif name == "via" and top_via is None:
             top_via = value
-    if top_via is None or (
-        len(seen) < 4 and any(h not in seen for h in ("from", "to", "call-id", "cseq"))
-    ):
+    try:
+        if top_via is None or "from" not in seen or "to" not in seen:
+            raise KeyError
+        call_id = seen["call-id"]
+        cseq = seen["cseq"]
+    except KeyError:
+        # RFC 4475 §3.3.1: a message without these cannot be handled; answer 400. (Counting
+        # `seen` is no shortcut: Max-Forwards and Content-Length land there too.)
         missing = [h for h in ("from", "to", "call-id", "cseq") if h not in seen]
         if top_via is None:
             missing.insert(0, "via")
-        if missing:  # RFC 4475 §3.3.1: a message without these cannot be handled
-            raise _error(msg, "missing " + ", ".join(pretty_name(h) for h in missing))
+        raise _error(msg, "missing " + ", ".join(pretty_name(h) for h in missing)) from None
     try:
         length = seen.get("content-length")
         if length is not None:
             msg.content_length = _parse_content_length(length)
-        msg._top_via = parse_via(decode(_first_item(top_via or b"")))
-        msg._call_id = _check_call_id(seen["call-id"])
-        msg._cseq = parse_cseq(decode(seen["cseq"]))
+        msg._top_via = parse_via(decode(_first_item(top_via)))
+        msg._call_id = _check_call_id(call_id)
+        msg._cseq = parse_cseq(decode(cseq))
         mf = seen.get("max-forwards")
         if mf is not None:
             msg._max_forwards = _parse_max_forwards(mf)
@@ -739,22 +780,92 @@ def _error(msg: Message, detail: str, status: int = 400, reason: str = "Bad Requ
 def error_response(err: ParseError, to_tag: str | None = None) -> bytes | None:
     """The wire answer to a request that failed to parse, or None when none can be sent.
 
-    Only requests are answered, and only when a Via survived (a response is routed by it).
+    Only requests are answered (never ACK), and only when a top Via can be read: a response is
+    routed by it (RFC 3261 §18.2.2) and matched by its branch and the CSeq method (§17.1.3).
+    The answer is itself well-formed (RFC 3261 §8.2.6.2 copies Via, From, To, Call-ID, CSeq):
+    unreadable Via values are cut down to their sent-by or dropped (never the top one), the
+    first of repeated single-valued headers is kept, and a From/To/Call-ID/CSeq that is missing
+    or unreadable is replaced by a neutral value (anonymous.invalid, RFC 3261 §8.1.1.3), so the
+    client can still match the answer to its transaction and no parser chokes on it.
     """
     if not err.is_request or err.method == "ACK":
         return None
-    if not any(name == "via" for name, _v in err.headers):
+    vias = _answer_vias([v for n, v in err.headers if n == "via"])
+    if not vias:
         return None
-    lines = [f"SIP/2.0 {err.status} {err.reason}".encode()]
+    first: dict[str, bytes] = {}
     for name, value in err.headers:
-        if name == "to" and to_tag is not None and b";tag=" not in value.replace(b" ", b""):
-            value = value + b";tag=" + to_tag.encode()
-        lines.append(pretty_name(name).encode() + b": " + value)
+        first.setdefault(name, value)
+    lines = [f"SIP/2.0 {err.status} {err.reason}".encode()]
+    lines += [b"Via: " + v for v in vias]
+    lines.append(b"From: " + _answer_addr(first.get("from"), None))
+    lines.append(b"To: " + _answer_addr(first.get("to"), to_tag))
+    call_id = first.get("call-id")
+    if call_id is None or not _readable(_check_call_id, call_id):
+        call_id = b"invalid"
+    lines.append(b"Call-ID: " + call_id)
+    cseq = first.get("cseq")
+    if cseq is None or not _readable(lambda v: parse_cseq(decode(v)), cseq):
+        cseq = b"0 " + (err.method or "INVALID").encode()
+    lines.append(b"CSeq: " + cseq)
     lines.append(b'Warning: 399 trunkline "' + _safe_warning(err.detail) + b'"')
     lines.append(b"Content-Length: 0")
     lines.append(b"")
     lines.append(b"")
     return b"\r\n".join(lines)
+
+
+_ANONYMOUS = b"<sip:anonymous@anonymous.invalid>"
+_VIA_PROTOCOL_RE = re.compile(r"[ \t]*[^/ \t]+[ \t]*/[ \t]*[^/ \t]+[ \t]*/")
+
+
+def _readable(check: Callable[[bytes], object], value: bytes | None) -> bool:
+    if value is None or b"\n" in value or b"\r" in value:
+        return False
+    try:
+        check(value)
+    except (ParseError, ValueError):
+        return False
+    return True
+
+
+def _answer_vias(values: list[bytes]) -> list[bytes]:
+    """Via values for an error answer: each readable one, or its ``SIP/2.0/T sent-by`` part."""
+    out: list[bytes] = []
+    for line in values:
+        try:
+            items = split_list(decode(line))
+        except ParseError:
+            items = [decode(line).split(",", 1)[0]]
+        for item in items:
+            # Last resort for a request of another SIP version (505): its Via names that
+            # version, which a SIP/2.0 answer cannot carry; the branch still matches it.
+            other_version = _VIA_PROTOCOL_RE.sub("SIP/2.0/", item, count=1)
+            for candidate in (item, item.split(";", 1)[0], other_version):
+                try:
+                    out.append(encode(str(parse_via(candidate))))
+                    break
+                except ParseError:
+                    continue
+            else:
+                if not out:
+                    return []  # the top Via is unreadable: nowhere to send an answer
+    return out
+
+
+def _answer_addr(value: bytes | None, to_tag: str | None) -> bytes:
+    try:
+        ok = value is not None and b"\n" not in value and b"\r" not in value
+        addr = parse_name_addr(decode(value)) if ok and value is not None else None
+    except ParseError:
+        addr = None
+    if addr is None:
+        text = _ANONYMOUS
+    else:
+        text = encode(str(addr))
+        if addr.tag is not None:
+            return text
+    return text + b";tag=" + to_tag.encode() if to_tag is not None else text
 
 
 def _safe_warning(detail: str) -> bytes:

@@ -17,7 +17,10 @@ from trunkline.sip.message import Request, Response, parse_message
 DEFAULT_MAX_HEADER = 16 * 1024
 DEFAULT_MAX_BODY = 1024 * 1024
 
-_CL_RE = re.compile(rb"\r\n(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*?)[ \t]*(?=\r\n)", re.I)
+# LWS after the colon may be folded onto the next line (RFC 3261 §7.3.1, §25.1 HCOLON/LWS).
+_CL_RE = re.compile(
+    rb"\r\n(?:content-length|l)[ \t]*:[ \t]*(?:\r\n[ \t]+)?([^\r\n]*?)[ \t]*(?=\r\n)", re.I
+)
 
 
 @dataclass(slots=True, frozen=True)

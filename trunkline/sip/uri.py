@@ -42,6 +42,10 @@ def parse_host(text: str) -> str:
         if not text.endswith("]"):
             raise ParseError(f"bad IPv6 reference {text[:60]!r}")
         try:
+            # Python accepts a "%zone" suffix; RFC 3261's IPv6reference does not (nor do URIs
+            # outside RFC 6874), and a '%' there would be read as an escape by others.
+            if "%" in text:
+                raise ValueError("zone id")
             ipaddress.IPv6Address(text[1:-1])
         except ValueError:
             raise ParseError(f"bad IPv6 reference {text[:60]!r}") from None
@@ -320,9 +324,12 @@ def _parse_sip(scheme: str, rest: str, text: str) -> SipURI:
         if port is None or port <= 65535:
             params: dict[str, str | None] = {}
             if param_text:
-                for item in param_text[1:].split(";"):
+                items = param_text[1:].split(";")
+                for item in items:
                     name, eq, value = item.partition("=")
                     params[name.lower()] = value if eq else None
+                if len(params) != len(items):  # §19.1.1: no name more than once
+                    raise ParseError(f"repeated URI parameter in {text[:60]!r}")
             return SipURI(host, user, port, params, None, scheme=scheme, _raw=text)
     return _parse_sip_general(scheme, rest, text)
 
@@ -345,6 +352,8 @@ def _parse_sip_general(scheme: str, rest: str, text: str) -> SipURI:
             name, eq, value = item.partition("=")
             if not _PCHAR_RE.match(name) or (eq and not _PCHAR_RE.match(value)):
                 raise ParseError(f"bad URI parameter in {text[:60]!r}")
+            if name.lower() in params:  # RFC 3261 §19.1.1: no name more than once
+                raise ParseError(f"repeated URI parameter in {text[:60]!r}")
             params[name.lower()] = value if eq else None
     headers: dict[str, str] = {}
     if qmark:
@@ -366,5 +375,7 @@ def _parse_tel(rest: str, text: str) -> TelURI:
             name, eq, value = item.partition("=")
             if not _PCHAR_RE.match(name) or (eq and not _PCHAR_RE.match(value)):
                 raise ParseError(f"bad tel URI parameter in {text[:60]!r}")
+            if name.lower() in params:  # RFC 3966 §3: each parameter name once
+                raise ParseError(f"repeated tel URI parameter in {text[:60]!r}")
             params[name.lower()] = value if eq else None
     return TelURI(number, params, _raw=text)
