@@ -34,15 +34,35 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     return status
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from trunkline.config import ConfigError, load_config
+    from trunkline.server import run
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"trunkline: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(f"{args.config or 'embedded defaults'}: ok")
+        return 0
+    return run(config)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="trunkline", description="SIP trunking SBC")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("version", help="print the version")
+    p_run = sub.add_parser("run", help="run the SIP server (embedded defaults without -c)")
+    p_run.add_argument("-c", "--config", help="YAML configuration file")
+    p_run.add_argument("--check", action="store_true", help="validate the config and exit")
     p_parse = sub.add_parser("parse", help="check SIP messages with the Trunkline parser")
     p_parse.add_argument("files", nargs="*", help="files holding one message each (- = stdin)")
     args = parser.parse_args(argv)
     if args.command == "parse":
         return _cmd_parse(args)
+    if args.command == "run":
+        return _cmd_run(args)
     print(f"trunkline {__version__}")
     return 0
 

@@ -42,15 +42,20 @@ def stamp_via(request: Request, source: Endpoint) -> None:
     ``received`` is added when the sent-by host is a name or another address than the source;
     an empty ``rport`` is filled with the source port, and then ``received`` is always added.
     """
-    via = request.top_via
+    if stamp(request.top_via, source):
+        request.update_top_via()
+
+
+def stamp(via: Via, source: Endpoint) -> bool:
+    """The Via-level part of :func:`stamp_via`; True when ``via`` was changed."""
     if via.wants_rport and not via.params.get("rport"):
         via.set_param("received", source.host)
         via.set_param("rport", str(source.port))
     elif not _same_address(via.host_bare, source.host):
         via.set_param("received", source.host)
     else:
-        return
-    request.update_top_via()
+        return False
+    return True
 
 
 def default_port(via: Via) -> int:
