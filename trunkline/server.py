@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -17,6 +18,16 @@ from trunkline.stack import SipStack
 log = logging.getLogger("trunkline")
 
 DRAIN_TIMEOUT = 32.0  # 64*T1: the longest a non-INVITE transaction may still need
+# RFC timers keep ~100 transactions alive per call/s for 32 s: the collector's default
+# thresholds walk that heap far too often (bench/proxy_inproc.py: 559 -> 382 µs per call).
+GC_THRESHOLDS = (50_000, 20, 20)
+
+
+def tune_gc() -> None:
+    """Move start-up objects out of the collector's way and collect young objects rarely."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 async def serve(config: Config, *, on_ready: Callable[[SipStack], None] | None = None) -> int:
@@ -30,6 +41,7 @@ async def serve(config: Config, *, on_ready: Callable[[SipStack], None] | None =
         log.error("cannot listen: %s", exc)
         await stack.close()
         return 2
+    tune_gc()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):

@@ -247,8 +247,9 @@ class SipStack:
         core = self.transactions.get_timer()
         app = self.timers.next_deadline()
         deadline = core if app is None else app if core is None else min(core, app)
-        if deadline == self._armed_at:
-            return
+        armed = self._armed_at
+        if deadline is not None and armed is not None and armed <= deadline:
+            return  # the armed wake-up comes first; it re-arms for the rest when it fires
         if self._armed is not None:
             self._armed.cancel()
             self._armed = None

@@ -18,6 +18,13 @@ class TimerHandle:
 
     def cancel(self) -> None:
         self.cancelled = True
+        # The entry stays in the heap until its deadline; dropping the callback now frees
+        # what it refers to (a proxy context and its messages) at once, not minutes later.
+        self.callback = _nothing
+
+
+def _nothing() -> None:
+    return None
 
 
 class TimerHeap:

@@ -8,11 +8,13 @@ from trunkline.sip.address import (
     CSeq,
     NameAddr,
     Via,
+    check_name_addr,
     parse_cseq,
     parse_name_addr,
     parse_via,
 )
 from trunkline.sip.errors import ParseError
+from trunkline.sip.message import parse_message
 from trunkline.sip.uri import SipURI, parse_uri
 
 
@@ -161,3 +163,28 @@ def test_cseq_limits() -> None:
     ]:
         with pytest.raises(ParseError):
             parse_cseq(bad)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "a" * 30_000,  # a display name that never reaches "<"
+        "a b " * 8_000,
+        "x" * 10_000 + ";" + "y" * 10_000,
+        '"' + "q" * 20_000,
+        "<sip:" + "u" * 20_000,
+    ],
+)
+def test_validation_stays_linear_on_hostile_addresses(value: str) -> None:
+    """A regex with nested quantifiers here once took exponential time on the first value:
+    one such From from any peer stalled the event loop. These must answer at once."""
+    head = (
+        "OPTIONS sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n"
+        f"From: {value};tag=1\r\nTo: <sip:a@example.com>\r\nContact: {value}\r\n"
+        "Call-ID: c\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+    )
+    msg = parse_message(head.encode())
+    with pytest.raises(ParseError):
+        msg.validate()
+    with pytest.raises(ParseError):
+        check_name_addr(value)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from trunkline.sip.endpoint import Endpoint
 from trunkline.sip.headers import decode, split_list
-from trunkline.sip.message import Request, parse_message
+from trunkline.sip.message import Request
 
 if TYPE_CHECKING:
     from trunkline.proxy.locality import Locality
@@ -18,9 +18,7 @@ OUR_BRANCH = "z9hG4bKtl"
 
 def clone(request: Request) -> Request:
     """An independent copy to edit for one branch."""
-    copy = parse_message(bytes(request))
-    assert isinstance(copy, Request)
-    return copy
+    return request.copy()
 
 
 def add_via(request: Request, local: Endpoint, branch: str) -> None:

@@ -17,7 +17,15 @@ from trunkline.sip.headers import (
     quote,
     unquote,
 )
-from trunkline.sip.uri import URI, SipURI, format_host, parse_host, parse_uri, split_hostport
+from trunkline.sip.uri import (
+    URI,
+    SipURI,
+    fast_sip_ok,
+    format_host,
+    parse_host,
+    parse_uri,
+    split_hostport,
+)
 
 _DISPLAY_TOKENS_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~ \t]*\Z")
 
@@ -147,6 +155,30 @@ def _parse_addr_spec(text: str) -> NameAddr:
     uri = parse_uri(uri_text)
     params = parse_params(text[semi:]) if semi >= 0 else {}
     return NameAddr(uri, None, params, _raw=text)
+
+
+_TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]"
+_QUOTED = r'"(?:[^"\\]|\\.)*"'
+_GENERIC_PARAM = rf"[ \t]*;[ \t]*{_TOKEN}+(?:[ \t]*=[ \t]*(?:{_TOKEN}+|{_QUOTED}))?"
+# The usual shape of a name-addr: [display] <sip:...> *(;param); the URI is checked apart.
+_NAME_ADDR_SHAPE = re.compile(
+    # Display tokens are separated by required LWS: "(token+ LWS*)*" would backtrack
+    # exponentially on a long name with no "<" (a peer could stall the loop).
+    rf"(?:{_QUOTED}[ \t]*|{_TOKEN}+(?:[ \t]+{_TOKEN}+)*[ \t]*)?<(sips?):([^<>\s\"]+)>"
+    rf"(?:{_GENERIC_PARAM})*[ \t]*\Z"
+)
+
+
+def check_name_addr(value: str, *, allow_wildcard: bool = False) -> None:
+    """Raise ParseError unless ``value`` is a well-formed name-addr or addr-spec.
+
+    Validation without building objects: the common ``[display] <sip:...>;params`` shape is
+    checked with two regexes; anything else goes through :func:`parse_name_addr`, which gives
+    the precise error (or accepts an unusual but valid form)."""
+    m = _NAME_ADDR_SHAPE.match(value)
+    if m is not None and fast_sip_ok(m.group(2)):
+        return
+    parse_name_addr(value, allow_wildcard=allow_wildcard)
 
 
 class Via:

@@ -7,6 +7,7 @@ nothing is lost) only when an application asks for a structured value.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from trunkline.sip.errors import ParseError
 
@@ -112,12 +113,14 @@ def canonical_name(raw: bytes) -> str:
     return name
 
 
+@lru_cache(maxsize=1024)
 def normalize_name(name: str) -> str:
     """Lower-case long form of a header name given by the application."""
     low = name.strip().lower()
     return COMPACT_FORMS.get(low, low)
 
 
+@lru_cache(maxsize=1024)
 def pretty_name(name: str) -> str:
     """Conventional capitalisation for a header we write: ``"call-id"`` -> ``"Call-ID"``."""
     low = name.lower()

@@ -19,6 +19,7 @@ from trunkline.sip.address import (
     CSeq,
     NameAddr,
     Via,
+    check_name_addr,
     parse_cseq,
     parse_name_addr,
     parse_via,
@@ -49,6 +50,7 @@ class Message:
     """Common part of requests and responses: an ordered list of header fields and a body."""
 
     __slots__ = (
+        "_addr_cache",
         "_body",
         "_call_id",
         "_cseq",
@@ -68,6 +70,7 @@ class Message:
         self._fields = []
         self._body = b""
         self._vias: list[Via] | None = None
+        self._addr_cache: dict[str, list[NameAddr]] | None = None
         self._top_via: Via | None = None
         self._from: NameAddr | None = None
         self._to: NameAddr | None = None
@@ -168,6 +171,8 @@ class Message:
         return None
 
     def _invalidate(self, key: str) -> None:
+        if self._addr_cache is not None:
+            self._addr_cache.pop(key, None)
         if key == "via":
             self._vias = None
             self._top_via = None
@@ -187,7 +192,12 @@ class Message:
     def vias(self) -> list[Via]:
         """Every Via value, top first (parsed on first access)."""
         if self._vias is None:
-            self._vias = [parse_via(v) for v in self.header_values("via")]
+            values = self.header_values("via")
+            top = self._top_via  # parsed by parse_message already: not again
+            if top is not None and values:
+                self._vias = [top, *(parse_via(v) for v in values[1:])]
+            else:
+                self._vias = [parse_via(v) for v in values]
         return self._vias
 
     @property
@@ -281,9 +291,15 @@ class Message:
     def addresses(self, name: str) -> list[NameAddr]:
         """Every name-addr of a list header (Contact, Route, Record-Route, Path...)."""
         key = normalize_name(name)
-        return [
-            parse_name_addr(v, allow_wildcard=key == "contact") for v in self.header_values(key)
-        ]
+        cache = self._addr_cache
+        if cache is None:
+            cache = self._addr_cache = {}
+        parsed = cache.get(key)
+        if parsed is None:  # parsed once: validate() and routing both read these
+            wildcard = key == "contact"
+            parsed = [parse_name_addr(v, allow_wildcard=wildcard) for v in self.header_values(key)]
+            cache[key] = parsed
+        return list(parsed)
 
     @property
     def contacts(self) -> list[NameAddr]:
@@ -340,10 +356,16 @@ class Message:
         ``parse_message`` already checked framing and the headers the stack needs; this covers
         the rest (every Via, Contact, Route, Record-Route...), for elements that act on them.
         """
-        _ = (self.vias, self.from_, self.to, self.call_id, self.cseq, self.max_forwards)
-        for name in ("contact", "route", "record-route"):
+        _ = (self.vias, self.call_id, self.cseq, self.max_forwards)
+        for name in ("from", "to", "contact", "route", "record-route"):
+            lists = name in LIST_HEADERS
             try:
-                self.addresses(name)
+                for fname, value, _raw in self._fields:
+                    if fname != name:
+                        continue
+                    text = decode(value)
+                    for item in split_list(text) if lists else (text,):
+                        check_name_addr(item, allow_wildcard=name == "contact")
             except ParseError as exc:
                 raise ParseError(f"bad {pretty_name(name)}: {exc.detail}") from None
 
@@ -359,6 +381,18 @@ class Request(Message):
         self._uri: URI | None = uri if isinstance(uri, URI) else None
         self.uri_text = str(uri)
         self._start: bytes | None = None
+
+    def copy(self) -> Request:
+        """An independent request to edit (one per proxy branch): header lines are shared
+        (they are immutable), parsed mutable values (Vias, addresses) are re-read lazily."""
+        req = _new_request(self.method, self.uri_text, self._uri, self._start)
+        req._fields = list(self._fields)
+        req._body = self._body
+        req.content_length = self.content_length
+        req._call_id = self._call_id
+        req._cseq = self._cseq  # CSeq is never edited in place
+        req._max_forwards = self._max_forwards
+        return req
 
     @property
     def uri(self) -> URI:
@@ -379,8 +413,9 @@ class Request(Message):
 
     def validate(self) -> None:
         """Full request check (RFC 3261 §8.2.2, §16.3); raises ParseError with the answer."""
+        present = {f[0] for f in self._fields}
         for name in ("via", "from", "to", "call-id", "cseq"):
-            if not self.has_header(name):
+            if name not in present:
                 raise _error(self, f"missing {pretty_name(name)}")
         try:
             super().validate()
@@ -558,12 +593,12 @@ def _parse_start_line(line: bytes) -> Request | Response:
 _new = object.__new__
 
 
-def _new_request(method: str, uri_text: str, uri: URI, line: bytes) -> Request:
+def _new_request(method: str, uri_text: str, uri: URI | None, line: bytes | None) -> Request:
     """What ``Request(method, uri)`` builds, without its checks (parser fast path, DESIGN §3)."""
     req: Request = _new(Request)
     req._fields = []
     req._body = b""
-    req._vias = req._top_via = req._from = req._to = None
+    req._vias = req._top_via = req._from = req._to = req._addr_cache = None
     req._call_id = None
     req._cseq = None
     req._max_forwards = req.content_length = None

@@ -316,6 +316,16 @@ _FAST_SIP_RE = re.compile(
 )
 
 
+def fast_sip_ok(rest: str) -> bool:
+    """True when the part of a SIP URI after ``sip:`` has the plain user@host:port;params
+    shape (no object built); False means "parse it to know", not "invalid"."""
+    m = _FAST_SIP_RE.match(rest)
+    if m is None:
+        return False
+    port = m.group(3)
+    return port is None or int(port) <= 65535
+
+
 def _parse_sip(scheme: str, rest: str, text: str) -> SipURI:
     m = _FAST_SIP_RE.match(rest)
     if m is not None:
