@@ -70,16 +70,21 @@ class Trunkline:
 def start_trunkline(config: dict[str, object], tmp_path: Path) -> Trunkline:
     path = tmp_path / "trunkline.yaml"
     path.write_text(yaml.safe_dump(config))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "trunkline", "run", "-c", str(path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
     ports = {}
     for spec in config.get("listen", []):  # type: ignore[union-attr]
         transport, _rest = str(spec).split(":", 1)
         ports[transport] = int(str(spec).rsplit(":", 1)[1])
-    tl = Trunkline(proc, path, next(iter(ports.values()), 5060), ports)
+    return launch_trunkline(["run", "-c", str(path)], ports, path)
+
+
+def launch_trunkline(args: list[str], ports: dict[str, int], config_path: Path) -> Trunkline:
+    """``python -m trunkline ARGS``; returns once it printed ``trunkline ready``."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trunkline", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    tl = Trunkline(proc, config_path, next(iter(ports.values()), 5060), ports)
     _drain(proc.stderr, tl.stderr)
     ready = threading.Event()
     lines: list[str] = []
@@ -206,3 +211,100 @@ def wait_listening(transport: str, port: int, host: str = "127.0.0.1") -> None:
                     return
         time.sleep(0.01)
     raise AssertionError(f"nothing listens on {transport} {port}")
+
+
+# ---- added for the TLS, WebSocket and CLI tests ----------------------------------------------
+STUNNEL = shutil.which("stunnel4") or shutil.which("stunnel")
+requires_stunnel = pytest.mark.skipif(
+    STUNNEL is None,
+    reason="stunnel missing (Debian package stunnel4, installed by scripts/setup): "
+    "Debian's SIPp has no TLS, so the TLS tests put it behind stunnel",
+)
+
+
+def contact(port: int, transport: str) -> list[str]:
+    """SIPp arguments for uas_contact.xml: the Contact it advertises."""
+    return ["-key", "contact_port", str(port), "-key", "contact_transport", transport]
+
+
+@dataclass(frozen=True)
+class TunnelService:
+    """One stunnel service on 127.0.0.1. ``client``: accept plain TCP on ``accept`` and connect
+    with TLS to ``connect``, verifying the peer against the CA by IP address; else accept TLS
+    (presenting the test certificate) and connect plain TCP."""
+
+    name: str
+    accept: int
+    connect: int
+    client: bool
+
+    def section(self, ca: Path, cert: Path, key: Path) -> str:
+        lines = [
+            f"[{self.name}]",
+            f"accept = 127.0.0.1:{self.accept}",
+            f"connect = 127.0.0.1:{self.connect}",
+        ]
+        if self.client:
+            lines += ["client = yes", f"CAfile = {ca}", "verifyChain = yes", "checkIP = 127.0.0.1"]
+        else:
+            lines += [f"cert = {cert}", f"key = {key}"]
+        return "\n".join(lines) + "\n"
+
+
+@contextlib.contextmanager
+def stunnel(
+    services: list[TunnelService], ca: Path, cert: Path, key: Path, cwd: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run stunnel in the foreground until the block ends; returns once every service is bound
+    (stunnel logs ``Service [name] ... bound to`` at level 6: an event, no port polling, which
+    would open a TLS connection through a client service for nothing)."""
+    assert STUNNEL is not None
+    conf = cwd / f"stunnel-{'-'.join(s.name for s in services)}.conf"
+    glob = "foreground = yes\npid =\ndebug = 6\n"
+    conf.write_text(glob + "".join(s.section(ca, cert, key) for s in services))
+    proc = subprocess.Popen([STUNNEL, str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log: list[str] = []
+    bound = threading.Event()
+    pending = {s.name for s in services}
+
+    def watch() -> None:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.decode(errors="replace")
+            log.append(line)
+            for name in list(pending):
+                if f"Service [{name}]" in line and "bound to" in line:
+                    pending.discard(name)
+            if not pending:
+                bound.set()
+        bound.set()  # exited: let the caller see why
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        bound.wait(READY_TIMEOUT)  # safety net only
+        if pending or proc.poll() is not None:
+            raise AssertionError(f"stunnel did not start:\n{''.join(log)}")
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def wait_for_log(tl: Trunkline, text: str, timeout: float = READY_TIMEOUT) -> None:
+    """Return once ``text`` appeared in the server's log (stderr). Polls in 10 ms steps: the
+    log is the only sign a separate process gives of, e.g., having started to drain."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in tl.log():
+            return
+        if not tl.alive():
+            break
+        time.sleep(0.01)
+    raise AssertionError(f"{text!r} not in the trunkline log:\n{tl.log()[-4000:]}")

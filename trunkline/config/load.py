@@ -41,6 +41,11 @@ def parse_config(text: str, name: str = "<config>") -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{name}:1: the top level must be a mapping of settings")
     lines = _line_map(root) if root is not None else {}
+    duplicate = _first_duplicate_key(root)
+    if duplicate is not None:  # YAML keeps the last silently: a setting the operator lost
+        dup_line, path = duplicate
+        field = ".".join(str(p) for p in path)
+        raise ConfigError(f"{name}:{dup_line}: {field}: duplicate key (set once)")
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
@@ -48,8 +53,9 @@ def parse_config(text: str, name: str = "<config>") -> Config:
         loc = tuple(err["loc"])
         line = _closest_line(lines, loc)
         field = ".".join(str(p) for p in loc) or "(top level)"
+        message = err["msg"].removeprefix("Value error, ")
         more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        raise ConfigError(f"{name}:{line}: {field}: {err['msg']}{more}") from None
+        raise ConfigError(f"{name}:{line}: {field}: {message}{more}") from None
 
 
 def _line_map(node: Any, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
@@ -64,6 +70,28 @@ def _line_map(node: Any, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], in
         for i, item in enumerate(node.value):
             lines.update(_line_map(item, (*path, i)))
     return lines
+
+
+def _first_duplicate_key(
+    node: Any, path: tuple[Any, ...] = ()
+) -> tuple[int, tuple[Any, ...]] | None:
+    """(line, path) of the first mapping key given twice, or None."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key, value in node.value:
+            sub = (*path, key.value)
+            if key.value in seen:
+                return key.start_mark.line + 1, sub
+            seen.add(key.value)
+            found = _first_duplicate_key(value, sub)
+            if found is not None:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            found = _first_duplicate_key(item, (*path, i))
+            if found is not None:
+                return found
+    return None
 
 
 def _closest_line(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int:

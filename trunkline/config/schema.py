@@ -6,7 +6,16 @@ import ipaddress
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from trunkline.sip.errors import ParseError
 from trunkline.sip.uri import SipURI, parse_uri
@@ -64,7 +73,7 @@ class Timers(Frozen):
     t1: Annotated[float, Field(gt=0, le=10)] = 0.5
     t2: Annotated[float, Field(gt=0, le=60)] = 4.0
     t4: Annotated[float, Field(gt=0, le=60)] = 5.0
-    timer_c: Annotated[float, Field(gt=180 - 1e-9, le=3600)] = 180.0
+    timer_c: Annotated[float, Field(ge=180, le=3600)] = 180.0
 
 
 class Limits(Frozen):
@@ -73,6 +82,15 @@ class Limits(Frozen):
     max_connections: Annotated[int, Field(ge=1)] = 4096
     idle_timeout: Annotated[float, Field(gt=0)] = 3600.0
     udp_mtu: Annotated[int, Field(ge=576, le=65535)] = 1500
+
+
+def _check_network(value: str) -> str:
+    ipaddress.ip_network(value, strict=False)  # its ValueError says what is wrong
+    return value
+
+
+# Validated item by item, so an error names the item (and the config loader its line).
+Network = Annotated[str, AfterValidator(_check_network)]
 
 
 def _check_sip_uri(value: str) -> str:
@@ -95,7 +113,7 @@ class RouteMatch(Frozen):
     methods: list[str] | None = None
     user: str | None = None  # regular expression on the Request-URI user part (full match)
     domain: str | None = None  # Request-URI host, case-insensitive
-    source: list[str] | None = None  # networks the request must come from
+    source: list[Network] | None = None  # networks the request must come from
 
     @field_validator("user")
     @classmethod
@@ -107,24 +125,12 @@ class RouteMatch(Frozen):
                 raise ValueError(f"bad regular expression: {exc}") from None
         return value
 
-    @field_validator("source")
-    @classmethod
-    def _networks(cls, value: list[str] | None) -> list[str] | None:
-        for net in value or []:
-            ipaddress.ip_network(net, strict=False)
-        return value
-
 
 class Route(Frozen):
     name: str = ""
     match: RouteMatch = RouteMatch()
-    targets: Annotated[list[str], Field(min_length=1)]
+    targets: Annotated[list[Annotated[str, AfterValidator(_check_sip_uri)]], Field(min_length=1)]
     fork: Literal["serial", "parallel"] = "serial"
-
-    @field_validator("targets")
-    @classmethod
-    def _uris(cls, value: list[str]) -> list[str]:
-        return [_check_sip_uri(v) for v in value]
 
 
 class Proxy(Frozen):
@@ -133,14 +139,7 @@ class Proxy(Frozen):
     routes: list[Route] = []
     # In-dialog requests and responses may only go to these networks or configured targets:
     # without this a proxy is an open relay for any address a message names.
-    trusted_networks: list[str] = ["127.0.0.0/8", "::1/128"]
-
-    @field_validator("trusted_networks")
-    @classmethod
-    def _networks(cls, value: list[str]) -> list[str]:
-        for net in value:
-            ipaddress.ip_network(net, strict=False)
-        return value
+    trusted_networks: list[Network] = ["127.0.0.0/8", "::1/128"]
 
 
 class Log(Frozen):
@@ -166,7 +165,17 @@ class Config(Frozen):
 
     @model_validator(mode="after")
     def _tls_needs_certificates(self) -> Config:
-        secure = [li for li in self.listen if li.transport in ("tls", "wss")]
-        if secure and not (self.tls.certfile and self.tls.keyfile):
-            raise ValueError("tls/wss listeners need tls.certfile and tls.keyfile")
+        if self.tls.certfile and self.tls.keyfile:
+            return self
+        error = PydanticCustomError(
+            "tls_certificates", "tls/wss listeners need tls.certfile and tls.keyfile"
+        )
+        # Located at each such listener (not the top level), so the loader can name its line.
+        errors = [
+            InitErrorDetails(type=error, loc=("listen", i), input=listen)
+            for i, listen in enumerate(self.listen)
+            if listen.transport in ("tls", "wss")
+        ]
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
         return self

@@ -142,8 +142,8 @@ class Proxy:
         if request.to_tag is not None and not self.locality.is_local_uri(request.uri):
             self._forward_in_dialog(request, source, server, request.uri)
             return
-        if self.locality.is_local_uri(request.uri) and not _has_user(request):
-            self._local_request(request, server)  # addressed to Trunkline itself (e.g. pings)
+        if request.method == "OPTIONS" and self._for_trunkline(request):
+            self._local_request(request, server)  # a ping for Trunkline itself: never routed
             return
         # Initial requests, and in-dialog ones whose next hop is Trunkline itself (a peer
         # that ignores Record-Route), go where the configured routes say.
@@ -151,12 +151,16 @@ class Proxy:
         if route is not None:
             self._forward_initial(request, server, route)
             return
-        if self.locality.is_local_uri(request.uri):
+        if self._for_trunkline(request):
             self._local_request(request, server)
         elif self.locality.is_local_domain(request.uri):
             self._answer(server, request, 404)
         else:
             self._answer(server, request, 403, "Relaying Denied")
+
+    def _for_trunkline(self, request: Request) -> bool:
+        """Addressed to Trunkline itself: our address, no user part."""
+        return self.locality.is_local_uri(request.uri) and not _has_user(request)
 
     def _local_request(self, request: Request, server: ServerTransaction) -> None:
         """Requests addressed to Trunkline itself (UAS role)."""
