@@ -29,7 +29,7 @@ from trunkline.sip.transaction import (
     TransactionLayer,
     TransactionTerminated,
 )
-from trunkline.sip.via_rules import response_destination, stamp
+from trunkline.sip.via_rules import default_port, ip_literal, response_destination, stamp
 from trunkline.timerheap import TimerHandle, TimerHeap
 from trunkline.transport import TlsSettings, TransportLayer, TransportLimits
 
@@ -151,6 +151,8 @@ class SipStack:
 
     # ---- TransportUser -------------------------------------------------------------------
     def message_received(self, message: Request | Response, source: Endpoint) -> None:
+        if source.reliable and isinstance(message, Request):
+            self._learn_alias(message, source)
         try:
             self.transactions.receive(message, source, self.now)
         except ParseError as exc:  # a header the transaction layer needed was bad
@@ -179,6 +181,23 @@ class SipStack:
         except ParseError:
             destination = source  # the Via itself is broken: answer where the bytes came from
         self.transport.send(answer, destination)
+
+    def _learn_alias(self, request: Request, source: Endpoint) -> None:
+        """RFC 5923: a Via with ``alias`` lets requests to its sent-by reuse this connection."""
+        via_value = request.header("via")
+        if via_value is None or b"alias" not in via_value:
+            return
+        try:
+            via = request.top_via
+        except ParseError:
+            return
+        if "alias" not in via.params:
+            return
+        host = ip_literal(via.host)
+        if host is None or host != source.host:  # only for the peer the connection reaches
+            return
+        port = via.port if via.port is not None else default_port(via)
+        self.transport.add_alias(Endpoint(source.transport, host, port), source.conn)
 
     def send_failed(self, destination: Endpoint, data: bytes, reason: str) -> None:
         log.info("send to %s failed: %s", destination, reason)

@@ -263,8 +263,8 @@ class Proxy:
         branch.transaction = tx
         self.branch_of[tx] = (ctx, branch)
         self.stats["forwarded"] += 1
-        if out.method == "INVITE":
-            branch.timer_c = self._timer_c(ctx, branch)
+        # Timer C (§16.6 step 11) starts with the first provisional response: before one,
+        # the client transaction's Timer B (64*T1) ends the branch long before Timer C could.
 
     def _branch_id(self, request: Request) -> str:
         return f"z9hG4bKtl{loop_hash(request)}.{secrets.token_hex(5)}"
@@ -369,8 +369,9 @@ class Proxy:
         if branch.cancel_pending:
             branch.cancel_pending = False
             self._cancel_branch(branch)
-        if branch.timer_c is not None:  # §16.7 step 2: a provisional resets Timer C
-            branch.timer_c.cancel()
+        if branch.request.method == "INVITE" and response.status > 100:
+            if branch.timer_c is not None:  # §16.7 step 2: a provisional resets Timer C
+                branch.timer_c.cancel()
             branch.timer_c = self._timer_c(ctx, branch)
         if response.status > 100 and not ctx.final_sent:
             self._relay(ctx, response, branch)
