@@ -199,7 +199,7 @@ def wait_listening(transport: str, port: int, host: str = "127.0.0.1") -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
-        with socket.socket(socket.AF_INET, kind) as s:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, kind) as s:
             try:
                 if transport == "udp":
                     s.bind((host, port))
