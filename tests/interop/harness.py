@@ -175,6 +175,17 @@ def run_sipp(args: list[str], cwd: Path, timeout: float = 60) -> SippResult:
     return SippResult(proc.returncode, output, ok, failed, retrans)
 
 
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a helper process (SIPp, stunnel) and reap it; kill it if it lingers."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @contextlib.contextmanager
 def sipp_server(args: list[str], cwd: Path) -> Iterator[subprocess.Popen[bytes]]:
     """A SIPp UAS in the background; stopped (and reaped) on exit."""
@@ -182,13 +193,7 @@ def sipp_server(args: list[str], cwd: Path) -> Iterator[subprocess.Popen[bytes]]
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc)
 
 
 def wait_listening(transport: str, port: int, host: str = "127.0.0.1") -> None:
@@ -286,13 +291,7 @@ def stunnel(
             raise AssertionError(f"stunnel did not start:\n{''.join(log)}")
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc)
 
 
 def wait_for_log(tl: Trunkline, text: str, timeout: float = READY_TIMEOUT) -> None:
