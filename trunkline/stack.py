@@ -16,9 +16,10 @@ from trunkline.config.schema import Config
 from trunkline.ratelog import RateLimitedLog
 from trunkline.sip.address import parse_via
 from trunkline.sip.endpoint import Endpoint
+from trunkline.sip.error_answer import error_response
 from trunkline.sip.errors import ParseError
 from trunkline.sip.headers import decode, split_list
-from trunkline.sip.message import Request, Response, error_response
+from trunkline.sip.message import Request, Response
 from trunkline.sip.transaction import (
     ClientTransaction,
     RequestReceived,

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from trunkline.sip.address import Via
+from trunkline.sip.error_answer import error_response
 from trunkline.sip.errors import ParseError
-from trunkline.sip.message import Request, Response, error_response, parse_message
+from trunkline.sip.message import Request, Response, parse_message
 from trunkline.sip.multipart import parse_multipart
 from trunkline.sip.uri import AbsoluteURI, SipURI
 

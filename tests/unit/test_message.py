@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from trunkline.sip.error_answer import error_response
 from trunkline.sip.errors import ParseError
-from trunkline.sip.message import Request, Response, error_response, parse_message
+from trunkline.sip.message import Request, Response, parse_message
 from trunkline.sip.uri import parse_uri
 
 INVITE = (

@@ -7,8 +7,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from trunkline.sip.error_answer import error_response
 from trunkline.sip.errors import FramingError, ParseError
-from trunkline.sip.message import Message, Request, Response, error_response, parse_message
+from trunkline.sip.message import Message, Request, Response, parse_message
 from trunkline.sip.stream import StreamParser
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
