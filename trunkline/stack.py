@@ -191,7 +191,7 @@ class SipStack:
         try:
             via = request.top_via
         except ParseError:
-            return
+            return  # the transaction layer answers the broken Via right after this
         if "alias" not in via.params:
             return
         host = ip_literal(via.host)
