@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trunkline.sip.message import Request, Response, parse_message
+from trunkline.sip.scanner import COMPILED
 
 try:
     from sippy.SipHeader import SipHeader
@@ -452,6 +453,7 @@ def main(argv: list[str] | None = None) -> int:
         f"({platform.python_implementation()}), {os.cpu_count()} CPUs, "
         f"{datetime.date.today().isoformat()}"
     )
+    print(f"Trunkline's SIP core: {'compiled with mypyc' if COMPILED else 'plain Python'}.")
     sizes = ", ".join(f"{name} {len(data)} B" for name, data in MESSAGES.items())
     clock_name = "wall clock" if args.wall else "process CPU time"
     print(

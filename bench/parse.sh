@@ -22,4 +22,12 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   fi
   touch "$stamp"
 fi
+# The compiled core when the project's .venv can build it (scripts/setup made it);
+# PURE=1 measures the plain-Python core instead (it removes the compiled modules from the
+# checkout; scripts/compile-core builds them again).
+if [ "${PURE:-}" = 1 ]; then
+  scripts/compile-core --clean
+elif [ -x .venv/bin/python ]; then
+  scripts/compile-core
+fi
 exec "$venv/bin/python" bench/parse.py "$@"

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from trunkline import __version__
+from trunkline.sip.scanner import COMPILED
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
@@ -63,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         return _cmd_parse(args)
     if args.command == "run":
         return _cmd_run(args)
-    print(f"trunkline {__version__}")
+    core = "compiled with mypyc" if COMPILED else "plain Python (run scripts/compile-core)"
+    print(f"trunkline {__version__}, SIP core {core}")
     return 0
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from trunkline.config.schema import Config
 from trunkline.proxy import Proxy
+from trunkline.sip.scanner import COMPILED
 from trunkline.stack import SipStack
 
 log = logging.getLogger("trunkline")
@@ -47,6 +48,8 @@ async def serve(config: Config, *, on_ready: Callable[[SipStack], None] | None =
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     log.info("listening on %s", ", ".join(str(e) for e in bound))
+    if not COMPILED:
+        log.warning("SIP core not compiled: parsing runs as plain Python (scripts/compile-core)")
     print("trunkline ready: " + " ".join(str(e) for e in bound), flush=True)
     if on_ready is not None:
         on_ready(stack)

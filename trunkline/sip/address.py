@@ -290,6 +290,15 @@ def parse_via(value: str) -> Via:
     return Via(transport, host, port, params, protocol=f"{name}/{version}", _raw=raw)
 
 
+def via_from_parts(
+    transport: str, host: str, port: int, params: dict[str, str | None], raw: str
+) -> Via:
+    """The Via that :func:`parse_via` builds from ``raw`` when its parts are already read
+    (the compiled scanner's plain shape); ``port`` is -1 when absent."""
+    _check_via_params(params)
+    return Via(transport, host, None if port < 0 else port, params, _raw=raw)
+
+
 def _check_via_params(params: dict[str, str | None]) -> None:
     received = params.get("received")
     if received is not None:

@@ -23,6 +23,7 @@ from trunkline.sip.address import (
     parse_cseq,
     parse_name_addr,
     parse_via,
+    via_from_parts,
 )
 from trunkline.sip.errors import ParseError
 from trunkline.sip.headers import (
@@ -38,6 +39,15 @@ from trunkline.sip.headers import (
     split_list,
 )
 from trunkline.sip.reasons import reason_phrase
+from trunkline.sip.scanner import (
+    COMPILED,
+    scan_call_id,
+    scan_cseq,
+    scan_head,
+    scan_sip_uri,
+    scan_tag,
+    scan_via,
+)
 from trunkline.sip.uri import URI, SipURI, parse_uri
 
 MAX_HEADERS = 256
@@ -491,6 +501,14 @@ def parse_message(data: bytes) -> Request | Response:
 
 
 def _parse(data: bytes) -> Request | Response:
+    if COMPILED:
+        msg = _parse_clean(data)
+        if msg is not None:
+            return msg
+    return _parse_general(data)
+
+
+def _parse_general(data: bytes) -> Request | Response:
     start = 0
     n = len(data)
     while start < n and data[start] in (13, 10):  # RFC 3261 §7.5: ignore leading CRLFs
@@ -512,6 +530,30 @@ def _parse(data: bytes) -> Request | Response:
         raise
     if first_end >= 0:
         _parse_fields(msg, head[first_end + len(sep) :], sep)
+    _finish(msg, rest)
+    return msg
+
+
+def _parse_clean(data: bytes) -> Request | Response | None:
+    """The compiled fast path: the same result as the general parser, for messages in plain
+    form (see :mod:`trunkline.sip.scanner`); None sends the message to the general parser."""
+    scanned = scan_head(data, _NAMES)
+    if scanned is None or len(scanned[1]) > MAX_HEADERS:
+        return None
+    line, fields, body_start = scanned
+    try:
+        msg = _parse_start_line(line)
+    except ParseError as exc:
+        if exc.is_request:
+            exc.headers = [(n, v) for n, v, _r in fields if n in _ANSWERABLE]
+        raise
+    msg._fields = fields
+    _finish(msg, data[body_start:])
+    return msg
+
+
+def _finish(msg: Message, rest: bytes) -> None:
+    """The headers every message needs, then the body framed by Content-Length."""
     _parse_essentials(msg)
     length = msg.content_length
     if length is None:
@@ -520,7 +562,6 @@ def _parse(data: bytes) -> Request | Response:
         raise _error(msg, "Content-Length larger than the message")  # RFC 4475 §3.1.2.2
     else:
         msg._body = rest[:length]
-    return msg
 
 
 def _answerable_headers(block: bytes, sep: bytes) -> list[tuple[str, bytes]]:
@@ -577,6 +618,14 @@ def _parse_start_line(line: bytes) -> Request | Response:
             )
         raise ParseError("malformed request line", is_request=True, method=method)
     uri_text = decode(uri_b)
+    if COMPILED:
+        plain = scan_sip_uri(uri_b)
+        if plain is not None:
+            scheme, user, host, port, params = plain
+            sip_uri = SipURI(
+                host, user, None if port < 0 else port, params, None, scheme=scheme, _raw=uri_text
+            )
+            return _new_request(method, uri_text, sip_uri, line)
     try:
         uri = parse_uri(uri_text)
     except ParseError as exc:
@@ -590,21 +639,10 @@ def _parse_start_line(line: bytes) -> Request | Response:
     return _new_request(method, uri_text, uri, line)
 
 
-_new = object.__new__
-
-
 def _new_request(method: str, uri_text: str, uri: URI | None, line: bytes | None) -> Request:
-    """What ``Request(method, uri)`` builds, without its checks (parser fast path, DESIGN §3)."""
-    req: Request = _new(Request)
-    req._fields = []
-    req._body = b""
-    req._vias = req._top_via = req._from = req._to = req._addr_cache = None
-    req._call_id = None
-    req._cseq = None
-    req._max_forwards = req.content_length = None
-    req.method = method
+    """A parsed request: the URI object when already parsed, the received start line."""
+    req = Request(method, uri_text)
     req._uri = uri
-    req.uri_text = uri_text
     req._start = line
     return req
 
@@ -743,9 +781,9 @@ def _parse_essentials(msg: Message) -> None:
         length = seen.get("content-length")
         if length is not None:
             msg.content_length = _parse_content_length(length)
-        msg._top_via = parse_via(decode(_first_item(top_via)))
-        msg._call_id = check_call_id(call_id)
-        msg._cseq = parse_cseq(decode(cseq))
+        msg._top_via = _parse_top_via(top_via)
+        msg._call_id = _parse_call_id(call_id)
+        msg._cseq = _parse_cseq(cseq)
         mf = seen.get("max-forwards")
         if mf is not None:
             msg._max_forwards = _parse_max_forwards(mf)
@@ -756,10 +794,38 @@ def _parse_essentials(msg: Message) -> None:
 _TAG_RE = re.compile(rb";[ \t]*tag[ \t]*=[ \t]*([^ \t;,]+)", re.IGNORECASE)
 
 
+def _parse_top_via(value: bytes) -> Via:
+    """The first via-parm of a Via header value."""
+    if COMPILED:
+        plain = scan_via(value)
+        if plain is not None:
+            transport, host, port, params, end = plain
+            return via_from_parts(transport, host, port, params, decode(value[:end]))
+    return parse_via(decode(_first_item(value)))
+
+
+def _parse_cseq(value: bytes) -> CSeq:
+    if COMPILED:
+        plain = scan_cseq(value)
+        if plain is not None:
+            return CSeq(plain[0], plain[1])
+    return parse_cseq(decode(value))
+
+
+def _parse_call_id(value: bytes) -> str:
+    if COMPILED:
+        plain = scan_call_id(value)
+        if plain is not None:
+            return plain
+    return check_call_id(value)
+
+
 def _fast_tag(value: bytes | None) -> str | None:
     """The tag parameter of a From/To value: header parameters follow the '>' if there is one."""
     if value is None:
         return None
+    if COMPILED:
+        return scan_tag(value)
     gt = value.rfind(b">")
     m = _TAG_RE.search(value, gt + 1 if gt >= 0 else 0)
     return None if m is None else m.group(1).decode("utf-8", "surrogateescape")

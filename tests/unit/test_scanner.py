@@ -1,0 +1,291 @@
+"""The compiled fast path (trunkline.sip.scanner) reads exactly what the general parser reads.
+
+Every scanner either returns None ("not plain, ask the general parser") or the same result the
+general parser gives for those bytes, errors included. These tests hold each scanner against
+its general counterpart on the conformance messages and on generated input that mixes plain and
+unusual forms. They run compiled or not (interpreted, the scanners are only slower).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conformance import protos
+from tests.unit.test_message_properties import messages
+from trunkline.sip import message as message_module
+from trunkline.sip.address import parse_cseq, parse_via, via_from_parts
+from trunkline.sip.errors import ParseError
+from trunkline.sip.headers import decode
+from trunkline.sip.message import Message, Request, check_call_id
+from trunkline.sip.scanner import (
+    scan_call_id,
+    scan_cseq,
+    scan_sip_uri,
+    scan_tag,
+    scan_via,
+)
+from trunkline.sip.uri import SipURI, parse_uri
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def pieces(*parts: bytes, max_size: int = 8) -> st.SearchStrategy[bytes]:
+    """Byte strings glued from plain and unusual fragments of one kind of value."""
+    return st.lists(st.sampled_from(parts), max_size=max_size).map(b"".join)
+
+
+CONFORMANCE = Path(__file__).parent.parent / "conformance"
+CORPUS = sorted(CONFORMANCE.glob("rfc4475/*.dat")) + sorted(
+    p
+    for p in CONFORMANCE.glob("rfc5118/*")
+    if p.is_file() and p.name.isascii() and "." not in p.name
+)
+
+PLAIN_INVITE = (
+    b"INVITE sip:+14155550123@trunk.carrier.example.net;user=phone SIP/2.0\r\n"
+    b"Via: SIP/2.0/UDP 192.0.2.10:5060;rport;branch=z9hG4bK-524287-1---3c7a5f0e1b2d9a64\r\n"
+    b"Max-Forwards: 70\r\n"
+    b"Contact: <sip:+12125550199@192.0.2.10:5060;transport=udp>\r\n"
+    b'To: "+14155550123" <sip:+14155550123@trunk.carrier.example.net;user=phone>\r\n'
+    b'From: "Acme Sales" <sip:+12125550199@pbx.acme.example.com;user=phone>;tag=8f3c1a27\r\n'
+    b"Call-ID: 5b0d8e2c4f6a4e1d9c3b7a2f1e0d9c8b@192.0.2.10\r\n"
+    b"CSeq: 102 INVITE\r\n"
+    b'P-Asserted-Identity: "Acme Sales" <sip:+12125550199@pbx.acme.example.com>\r\n'
+    b"Content-Type: application/sdp\r\n"
+    b"Content-Length: 10\r\n"
+    b"\r\n"
+    b"v=0\r\ns=-\r\n"
+)
+PLAIN_RESPONSE = (
+    b"SIP/2.0 180 Ringing\r\n"
+    b"Via: SIP/2.0/TCP 198.51.100.5:5060;branch=z9hG4bK7f3e9a1c.0, "
+    b"SIP/2.0/UDP 192.0.2.10;received=192.0.2.10;branch=z9hG4bKa\r\n"
+    b"From: <sip:a@example.com>;tag=1\r\n"
+    b"To: <sip:b@example.com>;tag=2\r\n"
+    b"Call-ID: x@y\r\n"
+    b"CSeq: 1 INVITE\r\n"
+    b"Content-Length: 0\r\n"
+    b"\r\n"
+)
+
+
+def _uri_view(uri: Any) -> tuple[Any, ...]:
+    if isinstance(uri, SipURI):
+        return (uri.scheme, uri.user, uri.password, uri.host, uri.port, uri.params, uri.headers)
+    return (type(uri).__name__, str(uri))
+
+
+def _snapshot(msg: Message) -> tuple[Any, ...]:
+    """Everything the parser decided, compared field by field."""
+    if isinstance(msg, Request):
+        first: tuple[Any, ...] = (msg.method, msg.uri_text, _uri_view(msg._uri), msg.start_line())
+    else:
+        first = (msg.status, msg.reason, msg.start_line())
+    via = msg._top_via
+    assert via is not None
+    return (
+        first,
+        msg._fields,
+        (via.protocol, via.transport, via.host, via.port, via.params, str(via)),
+        (msg._call_id, msg._cseq, msg._max_forwards, msg.content_length),
+        (msg.from_tag, msg.to_tag),
+        msg.body,
+        bytes(msg),
+    )
+
+
+def _error_view(exc: ParseError) -> tuple[Any, ...]:
+    return ("error", exc.status, exc.reason, exc.is_request, exc.method, exc.headers)
+
+
+def _outcome(data: bytes) -> tuple[Any, ...]:
+    """What the general parser makes of ``data``."""
+    try:
+        msg = message_module._parse_general(data)
+    except ParseError as exc:
+        return _error_view(exc)
+    return ("parsed", _snapshot(msg))
+
+
+def _check_message(data: bytes) -> bool:
+    """True when the fast path took the message (and agreed with the general parser)."""
+    try:
+        fast = message_module._parse_clean(data)
+    except ParseError as exc:
+        fast_view = _error_view(exc)
+    else:
+        if fast is None:
+            return False
+        fast_view = ("parsed", _snapshot(fast))
+    assert fast_view == _outcome(data)
+    return True
+
+
+def test_plain_messages_take_the_fast_path_and_agree() -> None:
+    for data in (PLAIN_INVITE, PLAIN_RESPONSE):
+        assert message_module._parse_clean(data) is not None
+        assert _check_message(data)
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_conformance_messages_agree(path: Path) -> None:
+    _check_message(path.read_bytes())
+
+
+def test_the_conformance_corpus_reaches_the_fast_path() -> None:
+    taken = sum(_check_message(p.read_bytes()) for p in CORPUS)
+    assert taken >= 10, f"only {taken} conformance messages took the fast path"
+
+
+@SETTINGS
+@given(messages())
+def test_generated_messages_agree(case: tuple[bytes, dict[str, Any]]) -> None:
+    _check_message(case[0])
+
+
+@SETTINGS
+@given(st.sampled_from([PLAIN_INVITE, PLAIN_RESPONSE]), st.data())
+def test_mutated_plain_messages_agree(data: bytes, draw: st.DataObject) -> None:
+    """Bytes overwritten, inserted or removed anywhere: a header line broken in the middle,
+    a bare CR, a NUL, a colon lost... still the same answer from both parsers."""
+    buf = bytearray(data)
+    for _ in range(draw.draw(st.integers(1, 4))):
+        pos = draw.draw(st.integers(0, len(buf) - 1))
+        action = draw.draw(st.sampled_from(["set", "insert", "delete"]))
+        byte = draw.draw(st.sampled_from(b'\r\n \t:;,=<>"@\x00\x7fAa0'))
+        if action == "set":
+            buf[pos] = byte
+        elif action == "insert":
+            buf.insert(pos, byte)
+        else:
+            del buf[pos]
+    _check_message(bytes(buf))
+
+
+# ---- the scanners of single values -------------------------------------------------------------
+
+_TAG_RE = re.compile(rb";[ \t]*tag[ \t]*=[ \t]*([^ \t;,]+)", re.IGNORECASE)
+
+
+def _regex_tag(value: bytes) -> str | None:
+    gt = value.rfind(b">")
+    m = _TAG_RE.search(value, gt + 1 if gt >= 0 else 0)
+    return None if m is None else decode(m.group(1))
+
+
+@SETTINGS
+@given(pieces(b";", b"tag", b"TaG", b"=", b" ", b"\t", b",", b"x1", b">", b"<", max_size=12))
+def test_scan_tag_reads_what_the_grammar_reads(value: bytes) -> None:
+    assert scan_tag(value) == _regex_tag(value)
+
+
+def test_scan_tag_examples() -> None:
+    assert scan_tag(b"<sip:a@b;tag=no>;x=1; TAG = 7f ;y") == "7f"
+    assert scan_tag(b"sip:a@b;tag=") is None
+    assert scan_tag(b"sip:a@b;tag=;tag=2") == "2"
+
+
+def _result(fn: Any, *args: Any) -> Any:
+    try:
+        return ("ok", fn(*args))
+    except ParseError as exc:
+        return ("error", exc.status, exc.detail)
+
+
+def _via_view(via: Any) -> Any:
+    return (via.protocol, via.transport, via.host, via.port, via.params, str(via))
+
+
+VIA_VALUES = pieces(
+    *(b"SIP/2.0/UDP ", b"SIP/2.0/tls ", b"sip/2.0/UDP ", b"host.example", b"192.0.2.1"),
+    *(b"[::1]", b"-x", b":5060", b":99999", b":", b";branch=z9hG4bK1", b";rport", b";rport=5"),
+    *(b";received=1.2.3.4", b";received=nope", b";ttl=300", b";branch", b";BRANCH=z", b","),
+    *(b" ", b"\t", b'"q"', b";=", b"%"),
+)
+
+
+@SETTINGS
+@given(VIA_VALUES)
+def test_scan_via_agrees_with_parse_via(value: bytes) -> None:
+    scanned = scan_via(value)
+    if scanned is None:
+        return
+    transport, host, port, params, end = scanned
+    fast = _result(
+        lambda: _via_view(via_from_parts(transport, host, port, params, decode(value[:end])))
+    )
+    first = message_module._first_item(value)
+    general = _result(lambda: _via_view(parse_via(decode(first))))
+    assert fast == general
+
+
+def test_scan_via_takes_the_usual_via() -> None:
+    value = b"SIP/2.0/UDP 192.0.2.10:5060;rport;branch=z9hG4bK-1, SIP/2.0/UDP x"
+    scanned = scan_via(value)
+    assert scanned is not None
+    assert scanned[:4] == ("UDP", "192.0.2.10", 5060, {"rport": None, "branch": "z9hG4bK-1"})
+
+
+@SETTINGS
+@given(pieces(b"0", b"1", b"9", b"4294967295", b"4294967296", b" ", b"\t", b"INVITE", b"ack", b"@"))
+def test_scan_cseq_agrees_with_parse_cseq(value: bytes) -> None:
+    scanned = scan_cseq(value)
+    if scanned is not None:
+        assert _result(parse_cseq, decode(value)) == ("ok", message_module.CSeq(*scanned))
+
+
+@SETTINGS
+@given(st.binary(max_size=20))
+def test_scan_call_id_agrees_with_check_call_id(value: bytes) -> None:
+    scanned = scan_call_id(value)
+    if scanned is not None:
+        assert check_call_id(value) == scanned
+
+
+URI_VALUES = pieces(
+    *(b"sip:", b"sips:", b"SIP:", b"tel:", b"alice", b"+1-212", b"@", b"host.example"),
+    *(b"10.0.0.1", b"[::1]", b"_srv", b"-bad", b":5060", b":65536", b":", b";lr"),
+    *(b";transport=udp", b";LR", b";maddr=[::1]", b";a=(b)", b";", b"=", b"?h=v", b"%41"),
+    *(b" ", b"pw:x@"),
+)
+
+
+@SETTINGS
+@given(URI_VALUES)
+def test_scan_sip_uri_agrees_with_parse_uri(value: bytes) -> None:
+    scanned = scan_sip_uri(value)
+    if scanned is None:
+        return
+    scheme, user, host, port, params = scanned
+    fast = (scheme, user, None, host, None if port < 0 else port, params, {})
+    general = _result(lambda: _uri_view(parse_uri(decode(value))))
+    assert general == ("ok", fast)
+
+
+def test_scan_sip_uri_takes_the_usual_uri() -> None:
+    scanned = scan_sip_uri(b"sip:+14155550123@trunk.example.net:5061;user=phone;LR")
+    assert scanned == (
+        "sip",
+        "+14155550123",
+        "trunk.example.net",
+        5061,
+        {"user": "phone", "lr": None},
+    )
+
+
+def test_protos_cases_agree() -> None:
+    """The 4,527 PROTOS c07-sip INVITEs and their teardowns (when TRUNKLINE_PROTOS_DIR is set)."""
+    directory = protos.cases_dir()
+    if directory is None:
+        pytest.skip(f"PROTOS c07-sip material not available: set {protos.ENV_VAR}")
+    taken = 0
+    for _case, invite, teardown in protos.iter_cases(directory):
+        taken += _check_message(invite) + _check_message(teardown)
+    print(f"{taken} PROTOS messages took the fast path")
+    assert taken >= 8000  # most cases break one value, not the plain form
