@@ -8,7 +8,6 @@ unusual forms. They run compiled or not (interpreted, the scanners are only slow
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,8 @@ from trunkline.sip import message as message_module
 from trunkline.sip.address import parse_cseq, parse_via, via_from_parts
 from trunkline.sip.errors import ParseError
 from trunkline.sip.headers import decode
-from trunkline.sip.message import Message, Request, check_call_id
+from trunkline.sip.hot_headers import check_call_id, first_item, regex_tag
+from trunkline.sip.message import Message, Request
 from trunkline.sip.scanner import (
     scan_call_id,
     scan_cseq,
@@ -170,19 +170,11 @@ def test_mutated_plain_messages_agree(data: bytes, draw: st.DataObject) -> None:
 
 # ---- the scanners of single values -------------------------------------------------------------
 
-_TAG_RE = re.compile(rb";[ \t]*tag[ \t]*=[ \t]*([^ \t;,]+)", re.IGNORECASE)
-
-
-def _regex_tag(value: bytes) -> str | None:
-    gt = value.rfind(b">")
-    m = _TAG_RE.search(value, gt + 1 if gt >= 0 else 0)
-    return None if m is None else decode(m.group(1))
-
 
 @SETTINGS
 @given(pieces(b";", b"tag", b"TaG", b"=", b" ", b"\t", b",", b"x1", b">", b"<", max_size=12))
 def test_scan_tag_reads_what_the_grammar_reads(value: bytes) -> None:
-    assert scan_tag(value) == _regex_tag(value)
+    assert scan_tag(value) == regex_tag(value)
 
 
 def test_scan_tag_examples() -> None:
@@ -220,7 +212,7 @@ def test_scan_via_agrees_with_parse_via(value: bytes) -> None:
     fast = _result(
         lambda: _via_view(via_from_parts(transport, host, port, params, decode(value[:end])))
     )
-    first = message_module._first_item(value)
+    first = first_item(value)
     general = _result(lambda: _via_view(parse_via(decode(first))))
     assert fast == general
 

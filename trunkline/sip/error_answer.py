@@ -10,7 +10,7 @@ from collections.abc import Callable
 from trunkline.sip.address import parse_cseq, parse_name_addr, parse_via
 from trunkline.sip.errors import ParseError
 from trunkline.sip.headers import decode, encode, split_list
-from trunkline.sip.message import check_call_id
+from trunkline.sip.hot_headers import check_call_id
 
 
 def error_response(err: ParseError, to_tag: str | None = None) -> bytes | None:

@@ -12,7 +12,6 @@ body is the rest of the datagram) and octets past it are ignored. Streams go thr
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from trunkline.sip.address import (
@@ -23,7 +22,6 @@ from trunkline.sip.address import (
     parse_cseq,
     parse_name_addr,
     parse_via,
-    via_from_parts,
 )
 from trunkline.sip.errors import ParseError
 from trunkline.sip.headers import (
@@ -38,16 +36,17 @@ from trunkline.sip.headers import (
     pretty_name,
     split_list,
 )
-from trunkline.sip.reasons import reason_phrase
-from trunkline.sip.scanner import (
-    COMPILED,
-    scan_call_id,
-    scan_cseq,
-    scan_head,
-    scan_sip_uri,
-    scan_tag,
-    scan_via,
+from trunkline.sip.hot_headers import (
+    call_id_of,
+    check_call_id,
+    content_length_of,
+    cseq_of,
+    max_forwards_of,
+    tag_of,
+    top_via_of,
 )
+from trunkline.sip.reasons import reason_phrase
+from trunkline.sip.scanner import COMPILED, scan_head, scan_sip_uri
 from trunkline.sip.uri import URI, SipURI, parse_uri
 
 MAX_HEADERS = 256
@@ -258,13 +257,13 @@ class Message:
         """From tag, read without parsing the whole address (hot path of every match)."""
         if self._from is not None:
             return self._from.tag
-        return _fast_tag(self.header("from"))
+        return tag_of(self.header("from"))
 
     @property
     def to_tag(self) -> str | None:
         if self._to is not None:
             return self._to.tag
-        return _fast_tag(self.header("to"))
+        return tag_of(self.header("to"))
 
     @property
     def call_id(self) -> str:
@@ -290,7 +289,7 @@ class Message:
             value = self.header("max-forwards")
             if value is None:
                 return None
-            self._max_forwards = _parse_max_forwards(value)
+            self._max_forwards = max_forwards_of(value)
         return self._max_forwards
 
     @max_forwards.setter
@@ -780,82 +779,15 @@ def _parse_essentials(msg: Message) -> None:
     try:
         length = seen.get("content-length")
         if length is not None:
-            msg.content_length = _parse_content_length(length)
-        msg._top_via = _parse_top_via(top_via)
-        msg._call_id = _parse_call_id(call_id)
-        msg._cseq = _parse_cseq(cseq)
+            msg.content_length = content_length_of(length)
+        msg._top_via = top_via_of(top_via)
+        msg._call_id = call_id_of(call_id)
+        msg._cseq = cseq_of(cseq)
         mf = seen.get("max-forwards")
         if mf is not None:
-            msg._max_forwards = _parse_max_forwards(mf)
+            msg._max_forwards = max_forwards_of(mf)
     except ParseError as exc:
         raise _error(msg, exc.detail, exc.status, exc.reason) from None
-
-
-_TAG_RE = re.compile(rb";[ \t]*tag[ \t]*=[ \t]*([^ \t;,]+)", re.IGNORECASE)
-
-
-def _parse_top_via(value: bytes) -> Via:
-    """The first via-parm of a Via header value."""
-    if COMPILED:
-        plain = scan_via(value)
-        if plain is not None:
-            transport, host, port, params, end = plain
-            return via_from_parts(transport, host, port, params, decode(value[:end]))
-    return parse_via(decode(_first_item(value)))
-
-
-def _parse_cseq(value: bytes) -> CSeq:
-    if COMPILED:
-        plain = scan_cseq(value)
-        if plain is not None:
-            return CSeq(plain[0], plain[1])
-    return parse_cseq(decode(value))
-
-
-def _parse_call_id(value: bytes) -> str:
-    if COMPILED:
-        plain = scan_call_id(value)
-        if plain is not None:
-            return plain
-    return check_call_id(value)
-
-
-def _fast_tag(value: bytes | None) -> str | None:
-    """The tag parameter of a From/To value: header parameters follow the '>' if there is one."""
-    if value is None:
-        return None
-    if COMPILED:
-        return scan_tag(value)
-    gt = value.rfind(b">")
-    m = _TAG_RE.search(value, gt + 1 if gt >= 0 else 0)
-    return None if m is None else m.group(1).decode("utf-8", "surrogateescape")
-
-
-def _first_item(value: bytes) -> bytes:
-    """First element of a list value; the fast path has no quotes before the first comma."""
-    comma = value.find(b",")
-    if comma < 0 or b'"' in value[:comma]:
-        return value if comma < 0 else encode(split_list(decode(value))[0])
-    return value[:comma].rstrip(b" \t")
-
-
-def _parse_content_length(value: bytes) -> int:
-    if not value.isdigit() or len(value) > 10:
-        raise ParseError("bad Content-Length")  # RFC 4475 §3.1.2.3: negative, or not a number
-    return int(value)
-
-
-def _parse_max_forwards(value: bytes) -> int:
-    if not value.isdigit() or len(value) > 10 or int(value) > 255:
-        raise ParseError("bad Max-Forwards")
-    return int(value)
-
-
-def check_call_id(value: bytes) -> str:
-    """A Call-ID value as text; ParseError when empty or holding whitespace."""
-    if not value or b" " in value or b"\t" in value:
-        raise ParseError("bad Call-ID")
-    return decode(value)
 
 
 def _required_addr(msg: Message, name: str) -> NameAddr:
