@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Parse/serialize benchmark, Trunkline against Sippy, in one process (see bench/README.md).
 # Builds bench/.venv-sippy on first use: Sippy from PyPI (SIPPY_VERSION, default 2.5.0) and
-# Trunkline from this checkout (editable, without its dependencies: trunkline.sip is pure
-# Python). Arguments go to bench/parse.py: --repeat N, --batch-ms MS, --quick, --profile [N].
+# Trunkline from this checkout (editable, without its dependencies: trunkline.sip needs only
+# mypy-extensions, for its native integer types). Arguments go to bench/parse.py: --repeat N,
+# --batch-ms MS, --quick, --profile [N].
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +16,7 @@ log=$venv/install.log
 [ -x "$venv/bin/python" ] || "$PY" -m venv "$venv"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "Installing sippy==$sippy_version and Trunkline into $venv ..." >&2
-  if ! { "$venv/bin/python" -m pip install -q "sippy==$sippy_version" &&
+  if ! { "$venv/bin/python" -m pip install -q "sippy==$sippy_version" mypy-extensions &&
          "$venv/bin/python" -m pip install -q --no-deps -e .; } >"$log" 2>&1; then
     cat "$log" >&2
     exit 1

@@ -26,7 +26,11 @@ from trunkline.sip.message import Message, Request
 from trunkline.sip.scanner import (
     scan_call_id,
     scan_cseq,
+    scan_digits,
+    scan_head,
+    scan_request_line,
     scan_sip_uri,
+    scan_status_line,
     scan_tag,
     scan_via,
 )
@@ -166,6 +170,85 @@ def test_mutated_plain_messages_agree(data: bytes, draw: st.DataObject) -> None:
         else:
             del buf[pos]
     _check_message(bytes(buf))
+
+
+def test_scan_head_hands_over_the_hot_headers() -> None:
+    head = scan_head(PLAIN_RESPONSE, message_module._SCAN_NAMES)
+    assert head is not None
+    assert head.via is not None and head.via.startswith(b"SIP/2.0/TCP 198.51.100.5:5060;")
+    assert (head.from_, head.to) == (b"<sip:a@example.com>;tag=1", b"<sip:b@example.com>;tag=2")
+    assert (head.call_id, head.cseq) == (b"x@y", b"1 INVITE")
+    assert (head.max_forwards, head.content_length) == (None, b"0")
+    assert PLAIN_RESPONSE[head.body_start :] == b""
+
+
+@pytest.mark.parametrize(
+    "repeated",
+    [b"CSeq: 2 INVITE", b"i: other", b"c: a/b\r\nContent-Type: a/b", b"Content-Length: 0"],
+)
+def test_a_repeated_single_header_goes_to_the_general_parser(repeated: bytes) -> None:
+    """The general parser says what is wrong (400), or accepts one length said twice."""
+    data = PLAIN_RESPONSE.replace(b"\r\n\r\n", b"\r\n" + repeated + b"\r\n\r\n")
+    assert scan_head(data, message_module._SCAN_NAMES) is None
+    outcome = _outcome(data)
+    if repeated.startswith(b"Content-Length"):
+        assert outcome[0] == "parsed"
+    else:
+        assert outcome[:3] == ("error", 400, "Bad Request")
+
+
+def test_a_second_via_line_stays_on_the_fast_path() -> None:
+    data = PLAIN_RESPONSE.replace(b"From:", b"Via: SIP/2.0/UDP 192.0.2.99;branch=z9hG4bKb\r\nFrom:")
+    head = scan_head(data, message_module._SCAN_NAMES)
+    assert head is not None and head.via is not None
+    assert head.via.startswith(b"SIP/2.0/TCP")  # the top one
+    assert _check_message(data)
+
+
+START_LINES = pieces(
+    *(b"INVITE", b"ACK", b"in-vite", b"SIP/2.0", b"sip/2.0", b"SIP/2.00", b"SIP/3.0", b" "),
+    *(b"sip:a@b", b"tel:+1", b"x:y", b"200", b"099", b"700", b"2000", b"OK", b"/", b"@"),
+)
+
+
+def _start_line_outcome(line: bytes) -> Any:
+    try:
+        msg = message_module._parse_start_line(line)
+    except ParseError as exc:
+        return ("error", exc.status, exc.detail)
+    if isinstance(msg, Request):
+        return ("request", msg.method, msg.uri_text)
+    return ("response", msg.status, msg.reason)
+
+
+@SETTINGS
+@given(START_LINES)
+def test_scan_start_lines_agree_with_the_general_parser(line: bytes) -> None:
+    request = scan_request_line(line)
+    if request is not None:
+        assert _start_line_outcome(line)[:3] == ("request", request[0], decode(request[1]))
+    status = scan_status_line(line)
+    if status is not None:
+        assert _start_line_outcome(line) == ("response", *status)
+    assert request is None or status is None
+
+
+def test_scan_start_lines_take_the_usual_lines() -> None:
+    assert scan_request_line(b"INVITE sip:+1@h;user=phone SIP/2.0") == (
+        "INVITE",
+        b"sip:+1@h;user=phone",
+    )
+    assert scan_status_line(b"SIP/2.0 180 Ringing") == (180, "Ringing")
+    assert scan_status_line(b"SIP/2.0 200") == (200, "")
+    assert scan_request_line(b"INVITE sip:a SIP/2.0 ") is None  # extra SP: RFC 4475 §3.1.2.8
+    assert scan_status_line(b"SIP/2.0 099 Low") is None
+
+
+@SETTINGS
+@given(pieces(b"0", b"7", b"9", b"255", b"256", b"99999999999", b"-", b"+", b" ", b"x", b"\xd9"))
+def test_scan_digits_agrees_with_int(value: bytes) -> None:
+    expected = int(value) if value.isdigit() and len(value) <= 10 else -1
+    assert scan_digits(value) == expected
 
 
 # ---- the scanners of single values -------------------------------------------------------------

@@ -13,7 +13,14 @@ import re
 from trunkline.sip.address import CSeq, Via, parse_cseq, parse_via, via_from_parts
 from trunkline.sip.errors import ParseError
 from trunkline.sip.headers import decode, encode, split_list
-from trunkline.sip.scanner import COMPILED, scan_call_id, scan_cseq, scan_tag, scan_via
+from trunkline.sip.scanner import (
+    COMPILED,
+    scan_call_id,
+    scan_cseq,
+    scan_digits,
+    scan_tag,
+    scan_via,
+)
 
 _TAG_RE = re.compile(rb";[ \t]*tag[ \t]*=[ \t]*([^ \t;,]+)", re.IGNORECASE)
 
@@ -76,12 +83,20 @@ def first_item(value: bytes) -> bytes:
 
 
 def content_length_of(value: bytes) -> int:
+    if COMPILED:
+        number = scan_digits(value)
+        if number >= 0:
+            return number
     if not value.isdigit() or len(value) > 10:
         raise ParseError("bad Content-Length")  # RFC 4475 §3.1.2.3: negative, or not a number
     return int(value)
 
 
 def max_forwards_of(value: bytes) -> int:
+    if COMPILED:
+        number = scan_digits(value)
+        if 0 <= number <= 255:
+            return number
     if not value.isdigit() or len(value) > 10 or int(value) > 255:
         raise ParseError("bad Max-Forwards")
     return int(value)

@@ -46,7 +46,14 @@ from trunkline.sip.hot_headers import (
     top_via_of,
 )
 from trunkline.sip.reasons import reason_phrase
-from trunkline.sip.scanner import COMPILED, scan_head, scan_sip_uri
+from trunkline.sip.scanner import (
+    COMPILED,
+    HOT_SLOTS,
+    scan_head,
+    scan_request_line,
+    scan_sip_uri,
+    scan_status_line,
+)
 from trunkline.sip.uri import URI, SipURI, parse_uri
 
 MAX_HEADERS = 256
@@ -529,31 +536,50 @@ def _parse_general(data: bytes) -> Request | Response:
         raise
     if first_end >= 0:
         _parse_fields(msg, head[first_end + len(sep) :], sep)
-    _finish(msg, rest)
+    _parse_essentials(msg)
+    _frame_body(msg, rest)
     return msg
 
 
 def _parse_clean(data: bytes) -> Request | Response | None:
     """The compiled fast path: the same result as the general parser, for messages in plain
-    form (see :mod:`trunkline.sip.scanner`); None sends the message to the general parser."""
-    scanned = scan_head(data, _NAMES)
-    if scanned is None or len(scanned[1]) > MAX_HEADERS:
+    form (see :mod:`trunkline.sip.scanner`); None sends the message to the general parser,
+    which also words every complaint about missing or repeated headers."""
+    head = scan_head(data, _SCAN_NAMES)
+    if head is None or len(head.fields) > MAX_HEADERS:
         return None
-    line, fields, body_start = scanned
+    via = head.via
+    call_id = head.call_id
+    cseq = head.cseq
+    if via is None or call_id is None or cseq is None or head.from_ is None or head.to is None:
+        return None
     try:
-        msg = _parse_start_line(line)
+        msg = _parse_plain_start_line(head.line)
     except ParseError as exc:
         if exc.is_request:
-            exc.headers = [(n, v) for n, v, _r in fields if n in _ANSWERABLE]
+            exc.headers = [(n, v) for n, v, _r in head.fields if n in _ANSWERABLE]
         raise
-    msg._fields = fields
-    _finish(msg, data[body_start:])
+    msg._fields = head.fields
+    _read_essentials(msg, via, call_id, cseq, head.max_forwards, head.content_length)
+    _frame_body(msg, data[head.body_start :])
     return msg
 
 
-def _finish(msg: Message, rest: bytes) -> None:
-    """The headers every message needs, then the body framed by Content-Length."""
-    _parse_essentials(msg)
+def _parse_plain_start_line(line: bytes) -> Request | Response:
+    """A start line in the shape scan_head took (printable ASCII and SP)."""
+    request = scan_request_line(line)
+    if request is not None:
+        return _request(request[0], request[1], line)
+    status = scan_status_line(line)
+    if status is not None:
+        resp = Response(status[0], status[1])
+        resp._start = line
+        return resp
+    return _parse_start_line(line)
+
+
+def _frame_body(msg: Message, rest: bytes) -> None:
+    """The body, framed by Content-Length (RFC 3261 §18.3: octets past it are ignored)."""
     length = msg.content_length
     if length is None:
         msg._body = rest
@@ -616,6 +642,11 @@ def _parse_start_line(line: bytes) -> Request | Response:
                 method=method,
             )
         raise ParseError("malformed request line", is_request=True, method=method)
+    return _request(method, uri_b, line)
+
+
+def _request(method: str, uri_b: bytes, line: bytes) -> Request:
+    """A request with its Request-URI read: 416 for a scheme Trunkline does not serve."""
     uri_text = decode(uri_b)
     if COMPILED:
         plain = scan_sip_uri(uri_b)
@@ -752,6 +783,10 @@ _NAMES: dict[bytes, str] = {
     )
     for spelled in {canonical, pretty_name(canonical), canonical.upper()}
 } | {k.encode(): v for k, v in COMPACT_FORMS.items()}
+# The same for the compiled scanner, with each name's slot among the hot headers.
+_SCAN_NAMES: dict[bytes, tuple[str, int]] = {
+    spelled: (name, HOT_SLOTS.get(name, -1)) for spelled, name in _NAMES.items()
+}
 
 
 def _parse_essentials(msg: Message) -> None:
@@ -776,16 +811,28 @@ def _parse_essentials(msg: Message) -> None:
         if top_via is None:
             missing.insert(0, "via")
         raise _error(msg, "missing " + ", ".join(pretty_name(h) for h in missing)) from None
+    _read_essentials(
+        msg, top_via, call_id, cseq, seen.get("max-forwards"), seen.get("content-length")
+    )
+
+
+def _read_essentials(
+    msg: Message,
+    top_via: bytes,
+    call_id: bytes,
+    cseq: bytes,
+    max_forwards: bytes | None,
+    content_length: bytes | None,
+) -> None:
+    """Parse the values of the headers the stack reads on every message, in this order."""
     try:
-        length = seen.get("content-length")
-        if length is not None:
-            msg.content_length = content_length_of(length)
+        if content_length is not None:
+            msg.content_length = content_length_of(content_length)
         msg._top_via = top_via_of(top_via)
         msg._call_id = call_id_of(call_id)
         msg._cseq = cseq_of(cseq)
-        mf = seen.get("max-forwards")
-        if mf is not None:
-            msg._max_forwards = max_forwards_of(mf)
+        if max_forwards is not None:
+            msg._max_forwards = max_forwards_of(max_forwards)
     except ParseError as exc:
         raise _error(msg, exc.detail, exc.status, exc.reason) from None
 

@@ -1,20 +1,24 @@
 """Byte-level scanning of clean header sections: the compiled parser's fast path.
 
-mypyc compiles these loops to C (``scripts/compile-core``), where reading a byte costs about a
-nanosecond; interpreted, the same loops are several times slower than the C-level
-``bytes.split`` pipeline in :mod:`trunkline.sip.message`, which is why the message layer only
-calls them when it is compiled (``COMPILED``).
+mypyc compiles these loops to C (``scripts/compile-core``). Offsets are ``i64``
+(mypy_extensions), so a byte read compiles to a bounds check and a load, without the checks a
+tagged ``int`` costs: about a nanosecond a byte. Interpreted, the same loops are several times
+slower than the C-level ``bytes.split`` pipeline in :mod:`trunkline.sip.message`, which is why
+the message layer only calls them when it is compiled (``COMPILED``).
 
 A scanner never decides that input is invalid: it returns None for anything outside the plain
-shape it knows (folded lines, a bare CR or LF, control characters, an unknown header spelling...)
-and the general parser then handles the message, answers included. So whatever a scanner
-returns must equal what the general parser builds for the same bytes; tests/unit/test_scanner.py
-checks that on every conformance message and on random ones.
+shape it knows (folded lines, a bare CR or LF, control characters, an unknown header spelling, a
+header said twice that may stand once...) and the general parser then handles the message,
+answers included. So whatever a scanner returns must equal what the general parser builds for
+the same bytes; tests/unit/test_scanner.py checks that on every conformance message and on
+random ones.
 """
 
 from __future__ import annotations
 
 from typing import Final
+
+from mypy_extensions import i64
 
 from trunkline.sip.errors import ParseError
 from trunkline.sip.headers import canonical_name
@@ -28,34 +32,103 @@ _LF: Final = 10
 _COLON: Final = 58
 
 
-def scan_head(
-    data: bytes, names: dict[bytes, str]
-) -> tuple[bytes, list[tuple[str, bytes, bytes | None]], int] | None:
-    """(start line, header fields, offset of the body) of a message whose lines all end in
-    CRLF and whose header section ends in an empty line; None when unusual.
+# The headers every message needs at once (RFC 3261 §8.1.1): scan_head hands their values over
+# so that nobody walks the fields again. All but Via may stand once only (RFC 4475 §3.3.8);
+# Content-Type is tracked for that rule alone.
+VIA: Final = 0
+FROM: Final = 1
+TO: Final = 2
+CALL_ID: Final = 3
+CSEQ: Final = 4
+MAX_FORWARDS: Final = 5
+CONTENT_LENGTH: Final = 6
+CONTENT_TYPE: Final = 7
+HOT_SLOTS: Final[dict[str, int]] = {
+    "via": VIA,
+    "from": FROM,
+    "to": TO,
+    "call-id": CALL_ID,
+    "cseq": CSEQ,
+    "max-forwards": MAX_FORWARDS,
+    "content-length": CONTENT_LENGTH,
+    "content-type": CONTENT_TYPE,
+}
 
-    Each field is (canonical name, value stripped of SP/HT, raw line). ``names`` maps the
-    usual spellings to canonical names; others go through the bounded cache of
-    :func:`~trunkline.sip.headers.canonical_name`.
+
+class Head:
+    """What :func:`scan_head` read: the start line, every header field (canonical name, value
+    stripped of SP/HT, raw line), where the body starts, and the values of the hot headers
+    (the top Via line; None for a header that is absent)."""
+
+    __slots__ = (
+        "body_start",
+        "call_id",
+        "content_length",
+        "cseq",
+        "fields",
+        "from_",
+        "line",
+        "max_forwards",
+        "to",
+        "via",
+    )
+
+    def __init__(self, line: bytes) -> None:
+        self.line = line
+        self.fields: list[tuple[str, bytes, bytes | None]] = []
+        self.body_start: i64 = 0
+        self.via: bytes | None = None
+        self.from_: bytes | None = None
+        self.to: bytes | None = None
+        self.call_id: bytes | None = None
+        self.cseq: bytes | None = None
+        self.max_forwards: bytes | None = None
+        self.content_length: bytes | None = None
+
+    def keep(self, slot: i64, value: bytes) -> None:
+        if slot == VIA:
+            self.via = value
+        elif slot == FROM:
+            self.from_ = value
+        elif slot == TO:
+            self.to = value
+        elif slot == CALL_ID:
+            self.call_id = value
+        elif slot == CSEQ:
+            self.cseq = value
+        elif slot == MAX_FORWARDS:
+            self.max_forwards = value
+        elif slot == CONTENT_LENGTH:
+            self.content_length = value
+
+
+def scan_head(data: bytes, names: dict[bytes, tuple[str, int]]) -> Head | None:
+    """The header section of a message whose lines all end in CRLF and whose header section
+    ends in an empty line; None when unusual, or when a header that may stand once repeats.
+
+    ``names`` maps the usual spellings to (canonical name, slot in HOT_SLOTS or -1); others go
+    through the bounded cache of :func:`~trunkline.sip.headers.canonical_name`.
     """
-    end = len(data)
-    eol = 0
+    end: i64 = len(data)
+    eol: i64 = 0
     while eol < end:  # the start line: printable ASCII and SP only, else unusual
-        ch = data[eol]
+        ch: i64 = data[eol]
         if ch < _SP or ch >= 127:
             break
         eol += 1
     if eol == 0 or eol + 1 >= end or data[eol] != _CR or data[eol + 1] != _LF:
         return None
-    line = data[:eol]
-    fields: list[tuple[str, bytes, bytes | None]] = []
-    i = eol + 2
+    head = Head(data[:eol])
+    fields = head.fields
+    seen: i64 = 0  # one bit per hot slot
+    i: i64 = eol + 2
     while True:
         if i + 1 >= end:
             return None  # no empty line: the general parser's liberal rules apply
         if data[i] == _CR and data[i + 1] == _LF:
-            return line, fields, i + 2
-        colon = i
+            head.body_start = i + 2
+            return head
+        colon: i64 = i
         while colon < end:
             ch = data[colon]
             if ch == _COLON:
@@ -66,13 +139,16 @@ def scan_head(
         if colon == i or colon >= end:
             return None
         raw_name = data[i:colon]
-        name = names.get(raw_name)
-        if name is None:
+        known = names.get(raw_name)
+        if known is None:
             try:
                 name = canonical_name(raw_name)  # cached: bounded, see headers.py
             except ParseError:
                 return None
-        first = colon + 1
+            slot: i64 = HOT_SLOTS.get(name, -1)
+        else:
+            name, slot = known
+        first: i64 = colon + 1
         while first < end and (data[first] == _SP or data[first] == _HT):
             first += 1
         eol = first
@@ -83,10 +159,18 @@ def scan_head(
             eol += 1
         if eol + 1 >= end or data[eol] != _CR or data[eol + 1] != _LF:
             return None  # a bare CR or LF, a control character, or no end of line
-        last = eol
+        last: i64 = eol
         while last > first and (data[last - 1] == _SP or data[last - 1] == _HT):
             last -= 1
-        fields.append((name, data[first:last], data[i:eol]))
+        value = data[first:last]
+        fields.append((name, value, data[i:eol]))
+        if slot >= 0:
+            bit: i64 = 1 << slot
+            if seen & bit == 0:
+                seen |= bit
+                head.keep(slot, value)
+            elif slot != VIA:
+                return None  # said twice: the general parser decides (400, or one length)
         i = eol + 2
 
 
@@ -116,29 +200,81 @@ def _char_table() -> bytes:
 CHARS: Final = _char_table()
 
 
+def scan_request_line(line: bytes) -> tuple[str, bytes] | None:
+    """``<method token> SP <URI> SP SIP/2.0`` of a start line that scan_head took (printable
+    ASCII and SP): (method, URI)."""
+    n: i64 = len(line)
+    i: i64 = 0
+    while i < n and CHARS[line[i]] & _TOKEN:
+        i += 1
+    if i == 0 or i >= n or line[i] != _SP:
+        return None
+    j: i64 = i + 1
+    while j < n and line[j] != _SP:
+        j += 1
+    if j == i + 1 or j + 8 != n or line[j + 1 :] != b"SIP/2.0":
+        return None
+    return line[:i].decode("ascii"), line[i + 1 : j]
+
+
+def scan_status_line(line: bytes) -> tuple[int, str] | None:
+    """``SIP/2.0 SP <100-699> [SP <reason>]`` of a start line that scan_head took: (status,
+    reason)."""
+    n: i64 = len(line)
+    if n < 11 or not line.startswith(b"SIP/2.0 "):
+        return None
+    code: i64 = 0
+    for k in range(8, 11):
+        digit: i64 = line[k] - 48
+        if digit < 0 or digit > 9:
+            return None
+        code = code * 10 + digit
+    if code < 100 or code > 699:
+        return None
+    if n == 11:
+        return code, ""
+    if line[11] != _SP:
+        return None
+    return code, line[12:].decode("ascii")
+
+
+def scan_digits(value: bytes) -> i64:
+    """The number written by 1 to 10 ASCII digits; -1 for anything else."""
+    n: i64 = len(value)
+    if n == 0 or n > 10:
+        return -1
+    number: i64 = 0
+    for i in range(n):
+        digit: i64 = value[i] - 48
+        if digit < 0 or digit > 9:
+            return -1
+        number = number * 10 + digit
+    return number
+
+
 def scan_tag(value: bytes) -> str | None:
     """The tag of a From/To value: the first ``;tag=`` (any case, LWS around ``=``) with a
     non-empty value, after the ``>`` when there is one."""
-    n = len(value)
-    i = value.rfind(b">") + 1
+    n: i64 = len(value)
+    i: i64 = value.rfind(b">") + 1
     while i < n:
         if value[i] != 59:  # ;
             i += 1
             continue
         i += 1
-        j = _skip_lws(value, i, n)
+        j: i64 = _skip_lws(value, i, n)
         if (
             j + 3 <= n
             and value[j] | 32 == 116  # t
             and value[j + 1] | 32 == 97  # a
             and value[j + 2] | 32 == 103  # g
         ):
-            k = _skip_lws(value, j + 3, n)
+            k: i64 = _skip_lws(value, j + 3, n)
             if k < n and value[k] == 61:  # =
                 k = _skip_lws(value, k + 1, n)
-                e = k
+                e: i64 = k
                 while e < n:
-                    ch = value[e]
+                    ch: i64 = value[e]
                     if ch in (_SP, _HT, 59, 44):  # SP HT ; ,
                         break
                     e += 1
@@ -147,15 +283,15 @@ def scan_tag(value: bytes) -> str | None:
     return None
 
 
-def _skip_lws(value: bytes, i: int, n: int) -> int:
+def _skip_lws(value: bytes, i: i64, n: i64) -> i64:
     while i < n and (value[i] == _SP or value[i] == _HT):
         i += 1
     return i
 
 
-def _scan_hostport(value: bytes, i: int, n: int) -> tuple[str, int, int] | None:
+def _scan_hostport(value: bytes, i: i64, n: i64) -> tuple[str, i64, i64] | None:
     """``hostname-or-IPv4[:port]`` from ``value[i]``: (host, port or -1, where it ends)."""
-    start = i
+    start: i64 = i
     if i >= n or value[i] == 45 or value[i] == 46:  # a hostname starts with alnum or _
         return None
     while i < n and CHARS[value[i]] & _HOST:
@@ -166,25 +302,27 @@ def _scan_hostport(value: bytes, i: int, n: int) -> tuple[str, int, int] | None:
     if i >= n or value[i] != _COLON:
         return host, -1, i
     i += 1
-    digits = i
+    digits: i64 = i
     while i < n and 48 <= value[i] <= 57 and i - digits < 6:
         i += 1
     if i == digits or i - digits > 5:
         return None
-    port = int(value[digits:i])
+    port: i64 = 0
+    for k in range(digits, i):
+        port = port * 10 + value[k] - 48
     if port > 65535:
         return None
     return host, port, i
 
 
 def _scan_params(
-    value: bytes, i: int, n: int, name_chars: int, value_chars: int
-) -> tuple[dict[str, str | None], int] | None:
+    value: bytes, i: i64, n: i64, name_chars: i64, value_chars: i64
+) -> tuple[dict[str, str | None], i64] | None:
     """``*(;name[=value])`` from ``value[i]``, names and values of the given character classes:
     (parameters with lower-case names, where they end); None for an empty or repeated name."""
     params: dict[str, str | None] = {}
     while i < n and value[i] == 59:  # ;
-        start = i + 1
+        start: i64 = i + 1
         i = start
         while i < n and CHARS[value[i]] & name_chars:
             i += 1
@@ -195,7 +333,7 @@ def _scan_params(
             return None
         if i < n and value[i] == 61:  # =
             i += 1
-            vstart = i
+            vstart: i64 = i
             while i < n and CHARS[value[i]] & value_chars:
                 i += 1
             if i == vstart:
@@ -206,13 +344,13 @@ def _scan_params(
     return params, i
 
 
-def scan_via(value: bytes) -> tuple[str, str, int, dict[str, str | None], int] | None:
+def scan_via(value: bytes) -> tuple[str, str, i64, dict[str, str | None], i64] | None:
     """The first via-parm of a Via value in plain form ``SIP/2.0/<letters> <host>[:<port>]``
     and plain parameters: (transport, host, port or -1, parameters, end offset)."""
-    n = len(value)
+    n: i64 = len(value)
     if not value.startswith(b"SIP/2.0/"):
         return None
-    i = 8
+    i: i64 = 8
     while i < n and (65 <= value[i] <= 90 or 97 <= value[i] <= 122):
         i += 1
     if i == 8 or i >= n or value[i] != _SP:
@@ -230,9 +368,9 @@ def scan_via(value: bytes) -> tuple[str, str, int, dict[str, str | None], int] |
 
 def scan_cseq(value: bytes) -> tuple[int, str] | None:
     """``<digits> SP <method token>`` (a value already stripped): (number, method)."""
-    n = len(value)
-    i = 0
-    number = 0
+    n: i64 = len(value)
+    i: i64 = 0
+    number: i64 = 0
     while i < n and 48 <= value[i] <= 57:
         number = number * 10 + value[i] - 48
         i += 1
@@ -241,7 +379,7 @@ def scan_cseq(value: bytes) -> tuple[int, str] | None:
     if i == 0 or i >= n or value[i] != _SP:
         return None
     i += 1
-    start = i
+    start: i64 = i
     while i < n and CHARS[value[i]] & _TOKEN:
         i += 1
     if i == start or i != n:
@@ -251,11 +389,11 @@ def scan_cseq(value: bytes) -> tuple[int, str] | None:
 
 def scan_call_id(value: bytes) -> str | None:
     """A Call-ID of printable ASCII without SP: as text."""
-    n = len(value)
+    n: i64 = len(value)
     if n == 0:
         return None
     for i in range(n):
-        ch = value[i]
+        ch: i64 = value[i]
         if ch <= _SP or ch >= 127:
             return None
     return value.decode("ascii")
@@ -263,10 +401,11 @@ def scan_call_id(value: bytes) -> str | None:
 
 def scan_sip_uri(
     uri: bytes,
-) -> tuple[str, str | None, str, int, dict[str, str | None]] | None:
+) -> tuple[str, str | None, str, i64, dict[str, str | None]] | None:
     """A SIP or SIPS URI in plain form ``sip:[user@]host[:port]*(;param[=value])`` (no
     escapes, password, IPv6 reference or headers): (scheme, user, host, port or -1, params)."""
-    n = len(uri)
+    n: i64 = len(uri)
+    i: i64 = 0
     if uri.startswith(b"sip:"):
         scheme = "sip"
         i = 4
@@ -276,7 +415,7 @@ def scan_sip_uri(
     else:
         return None
     user: str | None = None
-    j = i
+    j: i64 = i
     while j < n and CHARS[uri[j]] & _USER:
         j += 1
     if j > i and j < n and uri[j] == 64:  # @
