@@ -41,7 +41,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from trunkline.sip.message import Request, Response, parse_message
+from trunkline.sip.message import Request, Response
+from trunkline.sip.parser import parse_message
 from trunkline.sip.scanner import COMPILED
 
 try:

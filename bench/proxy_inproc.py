@@ -24,7 +24,7 @@ from trunkline.config.load import parse_config
 from trunkline.proxy import Proxy
 from trunkline.server import tune_gc
 from trunkline.sip.endpoint import Endpoint
-from trunkline.sip.message import parse_message
+from trunkline.sip.parser import parse_message
 from trunkline.stack import SipStack
 
 PROXY = Endpoint("udp", "127.0.0.1", 5060)

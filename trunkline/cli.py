@@ -12,7 +12,8 @@ from trunkline.sip.scanner import COMPILED
 def _cmd_parse(args: argparse.Namespace) -> int:
     """Parse SIP messages from files (or stdin) and say what the parser makes of each."""
     from trunkline.sip.errors import ParseError
-    from trunkline.sip.message import Request, parse_message
+    from trunkline.sip.message import Request
+    from trunkline.sip.parser import parse_message
 
     paths = args.files or ["-"]
     status = 0

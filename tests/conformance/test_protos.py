@@ -15,7 +15,8 @@ from protos import CASE_COUNT, ENV_VAR, cases_dir, fill, iter_cases, load_case, 
 
 from trunkline.sip.error_answer import error_response
 from trunkline.sip.errors import ParseError
-from trunkline.sip.message import Request, parse_message
+from trunkline.sip.message import Request
+from trunkline.sip.parser import parse_message
 
 # A robustness bound, not a performance test: a case taking this long means something is
 # quadratic or worse on hostile input.

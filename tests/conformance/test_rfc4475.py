@@ -16,8 +16,9 @@ import pytest
 from trunkline.sip.address import Via
 from trunkline.sip.error_answer import error_response
 from trunkline.sip.errors import ParseError
-from trunkline.sip.message import Request, Response, parse_message
+from trunkline.sip.message import Request, Response
 from trunkline.sip.multipart import parse_multipart
+from trunkline.sip.parser import parse_message
 from trunkline.sip.uri import AbsoluteURI, SipURI
 
 DIR = Path(__file__).parent / "rfc4475"

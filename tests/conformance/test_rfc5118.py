@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from trunkline.sip.errors import ParseError
-from trunkline.sip.message import Request, parse_message
+from trunkline.sip.message import Request
+from trunkline.sip.parser import parse_message
 from trunkline.sip.uri import SipURI
 
 DIR = Path(__file__).parent / "rfc5118"

@@ -17,7 +17,8 @@ import pytest
 
 from tests.conformance import protos
 from tests.interop.harness import free_port
-from trunkline.sip.message import Response, parse_message
+from trunkline.sip.message import Response
+from trunkline.sip.parser import parse_message
 
 RFC4475 = Path(__file__).parent.parent / "conformance" / "rfc4475"
 

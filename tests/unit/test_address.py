@@ -14,7 +14,7 @@ from trunkline.sip.address import (
     parse_via,
 )
 from trunkline.sip.errors import ParseError
-from trunkline.sip.message import parse_message
+from trunkline.sip.parser import parse_message
 from trunkline.sip.uri import SipURI, parse_uri
 
 

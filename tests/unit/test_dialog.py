@@ -21,7 +21,8 @@ from trunkline.sip.dialog import (
     _transition,
 )
 from trunkline.sip.dialog_layer import DialogLayer
-from trunkline.sip.message import Request, Response, parse_message
+from trunkline.sip.message import Request, Response
+from trunkline.sip.parser import parse_message
 from trunkline.sip.uri import SipURI
 
 CALL_ID = "3848276298220188511@atlanta.example.com"

@@ -6,7 +6,8 @@ import pytest
 
 from trunkline.sip.error_answer import error_response
 from trunkline.sip.errors import ParseError
-from trunkline.sip.message import Request, Response, parse_message
+from trunkline.sip.message import Request, Response
+from trunkline.sip.parser import parse_message
 from trunkline.sip.uri import parse_uri
 
 INVITE = (

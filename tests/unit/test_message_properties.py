@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from trunkline.sip.error_answer import error_response
 from trunkline.sip.errors import FramingError, ParseError
-from trunkline.sip.message import Message, Request, Response, parse_message
+from trunkline.sip.message import Message, Request, Response
+from trunkline.sip.parser import parse_message
 from trunkline.sip.stream import StreamParser
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

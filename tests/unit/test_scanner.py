@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from tests.conformance import protos
 from tests.unit.test_message_properties import messages
-from trunkline.sip import message as message_module
-from trunkline.sip.address import parse_cseq, parse_via, via_from_parts
+from trunkline.sip import parser as parser_module
+from trunkline.sip.address import CSeq, parse_cseq, parse_via, via_from_parts
 from trunkline.sip.errors import ParseError
 from trunkline.sip.headers import decode
 from trunkline.sip.hot_headers import check_call_id, first_item, regex_tag
@@ -111,7 +111,7 @@ def _error_view(exc: ParseError) -> tuple[Any, ...]:
 def _outcome(data: bytes) -> tuple[Any, ...]:
     """What the general parser makes of ``data``."""
     try:
-        msg = message_module._parse_general(data)
+        msg = parser_module._parse_general(data)
     except ParseError as exc:
         return _error_view(exc)
     return ("parsed", _snapshot(msg))
@@ -120,7 +120,7 @@ def _outcome(data: bytes) -> tuple[Any, ...]:
 def _check_message(data: bytes) -> bool:
     """True when the fast path took the message (and agreed with the general parser)."""
     try:
-        fast = message_module._parse_clean(data)
+        fast = parser_module._parse_clean(data)
     except ParseError as exc:
         fast_view = _error_view(exc)
     else:
@@ -133,7 +133,7 @@ def _check_message(data: bytes) -> bool:
 
 def test_plain_messages_take_the_fast_path_and_agree() -> None:
     for data in (PLAIN_INVITE, PLAIN_RESPONSE):
-        assert message_module._parse_clean(data) is not None
+        assert parser_module._parse_clean(data) is not None
         assert _check_message(data)
 
 
@@ -173,7 +173,7 @@ def test_mutated_plain_messages_agree(data: bytes, draw: st.DataObject) -> None:
 
 
 def test_scan_head_hands_over_the_hot_headers() -> None:
-    head = scan_head(PLAIN_RESPONSE, message_module._SCAN_NAMES)
+    head = scan_head(PLAIN_RESPONSE, parser_module._SCAN_NAMES)
     assert head is not None
     assert head.via is not None and head.via.startswith(b"SIP/2.0/TCP 198.51.100.5:5060;")
     assert (head.from_, head.to) == (b"<sip:a@example.com>;tag=1", b"<sip:b@example.com>;tag=2")
@@ -189,7 +189,7 @@ def test_scan_head_hands_over_the_hot_headers() -> None:
 def test_a_repeated_single_header_goes_to_the_general_parser(repeated: bytes) -> None:
     """The general parser says what is wrong (400), or accepts one length said twice."""
     data = PLAIN_RESPONSE.replace(b"\r\n\r\n", b"\r\n" + repeated + b"\r\n\r\n")
-    assert scan_head(data, message_module._SCAN_NAMES) is None
+    assert scan_head(data, parser_module._SCAN_NAMES) is None
     outcome = _outcome(data)
     if repeated.startswith(b"Content-Length"):
         assert outcome[0] == "parsed"
@@ -199,7 +199,7 @@ def test_a_repeated_single_header_goes_to_the_general_parser(repeated: bytes) ->
 
 def test_a_second_via_line_stays_on_the_fast_path() -> None:
     data = PLAIN_RESPONSE.replace(b"From:", b"Via: SIP/2.0/UDP 192.0.2.99;branch=z9hG4bKb\r\nFrom:")
-    head = scan_head(data, message_module._SCAN_NAMES)
+    head = scan_head(data, parser_module._SCAN_NAMES)
     assert head is not None and head.via is not None
     assert head.via.startswith(b"SIP/2.0/TCP")  # the top one
     assert _check_message(data)
@@ -213,7 +213,7 @@ START_LINES = pieces(
 
 def _start_line_outcome(line: bytes) -> Any:
     try:
-        msg = message_module._parse_start_line(line)
+        msg = parser_module._parse_start_line(line)
     except ParseError as exc:
         return ("error", exc.status, exc.detail)
     if isinstance(msg, Request):
@@ -312,7 +312,7 @@ def test_scan_via_takes_the_usual_via() -> None:
 def test_scan_cseq_agrees_with_parse_cseq(value: bytes) -> None:
     scanned = scan_cseq(value)
     if scanned is not None:
-        assert _result(parse_cseq, decode(value)) == ("ok", message_module.CSeq(*scanned))
+        assert _result(parse_cseq, decode(value)) == ("ok", CSeq(*scanned))
 
 
 @SETTINGS

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 import pytest
 
 from trunkline.sip.endpoint import Endpoint
-from trunkline.sip.message import Request, Response, parse_message
+from trunkline.sip.message import Request, Response
+from trunkline.sip.parser import parse_message
 from trunkline.sip.transaction import (
     ClientTransaction,
     Event,

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trunkline.sip.endpoint import Endpoint
-from trunkline.sip.message import Request, Response, parse_message
+from trunkline.sip.message import Request, Response
+from trunkline.sip.parser import parse_message
 from trunkline.sip.transaction import (
     ClientTransaction,
     RequestReceived,

@@ -6,7 +6,8 @@ import pytest
 
 from trunkline.sip.address import parse_via
 from trunkline.sip.endpoint import Endpoint
-from trunkline.sip.message import Request, parse_message
+from trunkline.sip.message import Request
+from trunkline.sip.parser import parse_message
 from trunkline.sip.via_rules import default_port, ip_literal, response_destination, stamp_via
 
 LOCAL = Endpoint("udp", "127.0.0.1", 40000)

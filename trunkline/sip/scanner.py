@@ -3,7 +3,7 @@
 mypyc compiles these loops to C (``scripts/compile-core``). Offsets are ``i64``
 (mypy_extensions), so a byte read compiles to a bounds check and a load, without the checks a
 tagged ``int`` costs: about a nanosecond a byte. Interpreted, the same loops are several times
-slower than the C-level ``bytes.split`` pipeline in :mod:`trunkline.sip.message`, which is why
+slower than the C-level ``bytes.split`` pipeline in :mod:`trunkline.sip.parser`, which is why
 the message layer only calls them when it is compiled (``COMPILED``).
 
 A scanner never decides that input is invalid: it returns None for anything outside the plain

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 
 from trunkline.sip.errors import FramingError, ParseError
-from trunkline.sip.message import Request, Response, parse_message
+from trunkline.sip.message import Request, Response
+from trunkline.sip.parser import parse_message
 
 DEFAULT_MAX_HEADER = 16 * 1024
 DEFAULT_MAX_BODY = 1024 * 1024

@@ -30,7 +30,7 @@ class TransportUser(Protocol):
         """A parsed message; ``source.conn`` names the connection (or UDP socket) it came on."""
 
     def bad_message(self, error: ParseError, data: bytes, source: Endpoint) -> None:
-        """Bytes that did not parse; answer with ``trunkline.sip.message.error_response``."""
+        """Bytes that did not parse; answer with ``trunkline.sip.error_answer.error_response``."""
 
     def send_failed(self, destination: Endpoint, data: bytes, reason: str) -> None:
         """``data`` sent to ``destination`` could not be delivered (always called later, from the

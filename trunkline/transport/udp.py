@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from trunkline.sip.endpoint import Endpoint
 from trunkline.sip.errors import ParseError
-from trunkline.sip.message import parse_message
+from trunkline.sip.parser import parse_message
 from trunkline.transport.base import Hub, RateLimitedLog
 
 _log = RateLimitedLog()

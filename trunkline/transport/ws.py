@@ -25,7 +25,7 @@ from websockets.typing import Subprotocol
 
 from trunkline.sip.endpoint import Endpoint
 from trunkline.sip.errors import ParseError
-from trunkline.sip.message import parse_message
+from trunkline.sip.parser import parse_message
 from trunkline.transport.base import Connection, Hub, RateLimitedLog
 
 SUBPROTOCOL = Subprotocol("sip")
