@@ -20,10 +20,11 @@ from tests.unit.test_message_properties import messages
 from trunkline.sip import parser as parser_module
 from trunkline.sip.address import CSeq, parse_cseq, parse_via, via_from_parts
 from trunkline.sip.errors import ParseError
-from trunkline.sip.headers import decode
+from trunkline.sip.headers import canonical_name, decode
 from trunkline.sip.hot_headers import check_call_id, first_item, regex_tag
 from trunkline.sip.message import Message, Request
 from trunkline.sip.scanner import (
+    _fold_hash,
     scan_call_id,
     scan_cseq,
     scan_digits,
@@ -203,6 +204,35 @@ def test_a_second_via_line_stays_on_the_fast_path() -> None:
     assert head is not None and head.via is not None
     assert head.via.startswith(b"SIP/2.0/TCP")  # the top one
     assert _check_message(data)
+
+
+NAME_PIECES = st.lists(
+    st.sampled_from(["Via", "v", "call", "-", "ID", "id", "CSeq", "i", "x", "Content", "Length"]),
+    min_size=1,
+    max_size=3,
+).map("".join)
+
+
+@SETTINGS
+@given(NAME_PIECES)
+def test_the_name_table_reads_names_as_the_grammar_does(name: str) -> None:
+    """Any spelling in any case: the canonical name canonical_name gives, or not found."""
+    table = parser_module._SCAN_NAMES
+    data = b"x" + name.encode() + b":"
+    h = 0
+    for ch in name.encode():
+        h = _fold_hash(h, ch)
+    entry = table.find(data, 1, len(data) - 1, h)
+    known = {spelled.decode().lower() for spelled in parser_module._NAMES}
+    if entry >= 0:
+        assert table.names[entry] == canonical_name(name.encode())
+    else:
+        assert name.lower() not in known
+
+
+def test_the_name_table_takes_any_case() -> None:
+    head = scan_head(PLAIN_RESPONSE.replace(b"Call-ID", b"cALL-iD"), parser_module._SCAN_NAMES)
+    assert head is not None and head.call_id == b"x@y"
 
 
 START_LINES = pieces(

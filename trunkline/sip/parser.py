@@ -41,7 +41,7 @@ from trunkline.sip.message import (
 )
 from trunkline.sip.scanner import (
     COMPILED,
-    HOT_SLOTS,
+    NameTable,
     scan_head,
     scan_request_line,
     scan_sip_uri,
@@ -329,10 +329,8 @@ _NAMES: dict[bytes, str] = {
     )
     for spelled in {canonical, pretty_name(canonical), canonical.upper()}
 } | {k.encode(): v for k, v in COMPACT_FORMS.items()}
-# The same for the compiled scanner, with each name's slot among the hot headers.
-_SCAN_NAMES: dict[bytes, tuple[str, int]] = {
-    spelled: (name, HOT_SLOTS.get(name, -1)) for spelled, name in _NAMES.items()
-}
+# The same names for the compiled scanner, which matches them in any case.
+_SCAN_NAMES = NameTable({spelled.decode(): name for spelled, name in _NAMES.items()})
 
 
 def _parse_essentials(msg: Message) -> None:

@@ -102,12 +102,69 @@ class Head:
             self.content_length = value
 
 
-def scan_head(data: bytes, names: dict[bytes, tuple[str, int]]) -> Head | None:
+_BUCKETS: Final = 128  # a power of two; the usual names spread over it with few collisions
+
+
+def _fold_hash(h: i64, ch: i64) -> i64:
+    """One step of the case-folded hash of a header name (``ch | 32`` folds ASCII letters)."""
+    return (h * 33 + (ch | 32)) & 0xFFFFFF
+
+
+class NameTable:
+    """Header names the scanner recognises without slicing or hashing them as bytes: each
+    name's case-folded spelling, by a hash computed while the scanner looks for the colon.
+
+    Folding with ``| 32`` is exact here: header names hold no control characters or SP
+    (scan_head leaves those to the general parser), and among the other bytes only letters fold
+    onto letters, digits and ``-``.
+    """
+
+    __slots__ = ("_first", "_next", "folded", "names", "slots")
+
+    def __init__(self, spellings: dict[str, str]) -> None:
+        """``spellings`` maps each name as written, in any case (``"v"``, ``"via"``), to its
+        canonical name (``"via"``)."""
+        self.folded: list[bytes] = []  # entry -> folded spelling
+        self.names: list[str] = []  # entry -> canonical name
+        self.slots: list[i64] = []  # entry -> HOT_SLOTS slot or -1
+        self._next: list[i64] = []  # entry -> next entry in its bucket, or -1
+        self._first: list[i64] = [-1] * _BUCKETS  # bucket -> first entry, or -1
+        for spelled, name in spellings.items():
+            folded = spelled.lower().encode("ascii")
+            if folded in self.folded:
+                continue
+            h: i64 = 0
+            for ch in folded:
+                h = _fold_hash(h, ch)
+            bucket = h & (_BUCKETS - 1)
+            self._next.append(self._first[bucket])
+            self._first[bucket] = len(self.folded)
+            self.folded.append(folded)
+            self.names.append(name)
+            self.slots.append(HOT_SLOTS.get(name, -1))
+
+    def find(self, data: bytes, start: i64, end: i64, h: i64) -> i64:
+        """The entry of ``data[start:end]``, whose fold hash is ``h``; -1 when unknown."""
+        size: i64 = end - start
+        entry = self._first[h & (_BUCKETS - 1)]
+        while entry >= 0:
+            folded = self.folded[entry]
+            if len(folded) == size:
+                k: i64 = 0
+                while k < size and (data[start + k] | 32) == folded[k]:
+                    k += 1
+                if k == size:
+                    return entry
+            entry = self._next[entry]
+        return -1
+
+
+def scan_head(data: bytes, names: NameTable) -> Head | None:
     """The header section of a message whose lines all end in CRLF and whose header section
     ends in an empty line; None when unusual, or when a header that may stand once repeats.
 
-    ``names`` maps the usual spellings to (canonical name, slot in HOT_SLOTS or -1); others go
-    through the bounded cache of :func:`~trunkline.sip.headers.canonical_name`.
+    ``names`` holds the usual header names; others go through the bounded cache of
+    :func:`~trunkline.sip.headers.canonical_name`.
     """
     end: i64 = len(data)
     eol: i64 = 0
@@ -129,25 +186,27 @@ def scan_head(data: bytes, names: dict[bytes, tuple[str, int]]) -> Head | None:
             head.body_start = i + 2
             return head
         colon: i64 = i
+        h: i64 = 0
         while colon < end:
             ch = data[colon]
             if ch == _COLON:
                 break
             if ch <= _SP or ch >= 127:  # a fold, LWS before the colon, a control: unusual
                 return None
+            h = _fold_hash(h, ch)
             colon += 1
         if colon == i or colon >= end:
             return None
-        raw_name = data[i:colon]
-        known = names.get(raw_name)
-        if known is None:
+        entry = names.find(data, i, colon, h)
+        if entry >= 0:
+            name = names.names[entry]
+            slot: i64 = names.slots[entry]
+        else:
             try:
-                name = canonical_name(raw_name)  # cached: bounded, see headers.py
+                name = canonical_name(data[i:colon])  # cached: bounded, see headers.py
             except ParseError:
                 return None
-            slot: i64 = HOT_SLOTS.get(name, -1)
-        else:
-            name, slot = known
+            slot = HOT_SLOTS.get(name, -1)
         first: i64 = colon + 1
         while first < end and (data[first] == _SP or data[first] == _HT):
             first += 1
