@@ -555,6 +555,44 @@ def test_server_invite_completed_resends_final_on_retransmission() -> None:
     assert again == final
 
 
+# ---- lingering: what a finished transaction keeps for its 32 s --------------------------------
+
+
+def test_a_lingering_client_lets_its_request_bytes_go_and_still_acks() -> None:
+    h = Harness()
+    txn = h.send_request(request())
+    assert txn._wire.startswith(b"INVITE ")
+    h.receive(answer(txn.request, 486))
+    [(_t, ack, _d)] = h.flush()
+    assert txn.state is State.COMPLETED and txn._wire == b""
+    assert h.receive(answer(request(), 486)) == []  # a retransmission: the same ACK again
+    [(_t, again, _d)] = h.flush()
+    assert again == ack and again.startswith(b"ACK ")
+    other = h.send_request(request("BYE", branch="z9hG4bKbye", to_tag="t"))
+    h.receive(answer(other.request, 200))
+    assert other.state is State.COMPLETED and other._wire == b""
+
+
+def test_a_lingering_server_keeps_only_a_final_answer_it_may_resend() -> None:
+    h = Harness()
+    txn = h.serve(request())
+    h.respond(txn, 486)
+    [(_t, final, _d)] = h.flush()
+    assert txn.state is State.COMPLETED and txn._wire == final
+    assert h.receive(request()) == []
+    [(_t, again, _d)] = h.flush()
+    assert again == final
+    assert h.receive(request("ACK", to_tag="srv")) == []
+    assert txn.state is State.CONFIRMED and txn._wire == b""
+    accepted = h.serve(request(branch="z9hG4bKok", call_id="ok"))
+    h.respond(accepted, 200)
+    [(_t, ok, _d)] = h.flush()
+    assert ok.startswith(b"SIP/2.0 200")
+    assert accepted.state is State.ACCEPTED and accepted._wire == b""
+    assert h.receive(request(branch="z9hG4bKok", call_id="ok")) == []  # absorbed (RFC 6026)
+    assert h.flush() == []
+
+
 def test_server_invite_over_tcp() -> None:
     h = Harness()
     txn = h.serve(request(transport="TCP"), PEER_TCP)

@@ -70,6 +70,20 @@ __all__ = [
 ]
 
 
+# The states where a transaction only absorbs retransmissions until a timer ends it (up to 32 s
+# over UDP), and whether it may still resend its wire bytes there: only a server in Completed
+# resends its final response. Elsewhere the bytes are let go at once.
+_LINGER: dict[tuple[Kind, State], bool] = {
+    (Kind.CLIENT_INVITE, State.COMPLETED): False,
+    (Kind.CLIENT_INVITE, State.ACCEPTED): False,
+    (Kind.CLIENT_NON_INVITE, State.COMPLETED): False,
+    (Kind.SERVER_INVITE, State.COMPLETED): True,
+    (Kind.SERVER_INVITE, State.CONFIRMED): False,
+    (Kind.SERVER_INVITE, State.ACCEPTED): False,
+    (Kind.SERVER_NON_INVITE, State.COMPLETED): True,
+}
+
+
 def _random_branch() -> str:
     return MAGIC_COOKIE + secrets.token_hex(8)
 
@@ -348,6 +362,8 @@ class TransactionLayer:
             if txn._timers:
                 self._drop_timers(txn, ALIVE.get((txn.kind, new), NO_TIMERS))
         self._run(txn, actions, message, source, now)
+        if _LINGER.get((txn.kind, txn.state)) is False:
+            txn._wire = b""
         if new is State.TERMINATED and old is not State.TERMINATED:
             self._remove(txn)
             done = cast(ClientTransaction | ServerTransaction, txn)

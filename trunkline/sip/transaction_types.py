@@ -95,7 +95,7 @@ class Transaction:
     state: State
     destination: Endpoint
     last_response: Response | None = None
-    _wire: bytes = b""  # client: the request; server: the last response sent
+    _wire: bytes = b""  # client: the request; server: the last response sent; b"" once unsendable
     _timers: dict[Input, int] = field(default_factory=dict)  # live timer -> heap seq
     _interval: float = 0.0  # current Timer A/E/G interval
     _fire_now: Input | None = None  # a zero-length timer started by the last transition
