@@ -18,9 +18,16 @@ from hypothesis import strategies as st
 from tests.conformance import protos
 from tests.unit.test_message_properties import messages
 from trunkline.sip import parser as parser_module
-from trunkline.sip.address import CSeq, parse_cseq, parse_via, via_from_parts
+from trunkline.sip.address import (
+    CSeq,
+    check_name_addr,
+    parse_cseq,
+    parse_name_addr,
+    parse_via,
+    via_from_parts,
+)
 from trunkline.sip.errors import ParseError
-from trunkline.sip.headers import canonical_name, decode
+from trunkline.sip.headers import canonical_name, decode, split_list
 from trunkline.sip.hot_headers import check_call_id, first_item, regex_tag
 from trunkline.sip.message import Message, Request
 from trunkline.sip.scanner import (
@@ -29,6 +36,7 @@ from trunkline.sip.scanner import (
     scan_cseq,
     scan_digits,
     scan_head,
+    scan_name_addrs,
     scan_request_line,
     scan_sip_uri,
     scan_status_line,
@@ -241,25 +249,29 @@ START_LINES = pieces(
 )
 
 
-def _start_line_outcome(line: bytes) -> Any:
+def _start_line_outcome(parse: Any, line: bytes) -> Any:
     try:
-        msg = parser_module._parse_start_line(line)
+        msg = parse(line)
     except ParseError as exc:
-        return ("error", exc.status, exc.detail)
+        return ("error", exc.status, exc.detail, exc.is_request, exc.method)
     if isinstance(msg, Request):
-        return ("request", msg.method, msg.uri_text)
-    return ("response", msg.status, msg.reason)
+        return ("request", msg.method, msg.uri_text, _uri_view(msg._uri), msg.start_line())
+    return ("response", msg.status, msg.reason, msg.start_line())
 
 
 @SETTINGS
 @given(START_LINES)
 def test_scan_start_lines_agree_with_the_general_parser(line: bytes) -> None:
+    """The scanners only split the line: the Request-URI is then read by the same code."""
+    fast = _start_line_outcome(parser_module._parse_plain_start_line, line)
+    assert fast == _start_line_outcome(parser_module._parse_start_line, line)
     request = scan_request_line(line)
     if request is not None:
-        assert _start_line_outcome(line)[:3] == ("request", request[0], decode(request[1]))
+        method, uri, version = line.split(b" ")
+        assert (method.decode(), uri, version) == (request[0], request[1], b"SIP/2.0")
     status = scan_status_line(line)
     if status is not None:
-        assert _start_line_outcome(line) == ("response", *status)
+        assert fast == ("response", *status, line)
     assert request is None or status is None
 
 
@@ -382,6 +394,68 @@ def test_scan_sip_uri_takes_the_usual_uri() -> None:
         5061,
         {"user": "phone", "lr": None},
     )
+
+
+# Plain pieces first and more often (one_of picks a branch evenly): most values come out plain.
+_PLAIN_DISPLAYS = (b"", b'"Alice" ', b'"Doe, J."', b"Alice ", b"Bob\t", b"A B")
+_ODD_DISPLAYS = (b'"x\\"y" ', b'"\xc3\xa9" ', b"a,b ", b'"open ')
+_PLAIN_URIS = (b"sip:alice@example.com", b"sips:10.0.0.1:5061", b"sip:h;lr", b"sip:a@h:5")
+_ODD_URIS = (b"sip:h;lr;LR", b"tel:+1", b"sip:a@b?x=y", b"sip:[::1]", b"sip:a b", b"sip:", b"*")
+_PLAIN_PARAMS = (b";tag=1", b";TAG=2", b";x", b";lr", b";q=0.5", b";expires=60")
+_ODD_PARAMS = (b";x=", b"; y=2", b';n="v"', b";", b" ", b";%", b";tag=")
+
+
+def _mostly(plain: tuple[bytes, ...], odd: tuple[bytes, ...]) -> st.SearchStrategy[bytes]:
+    return st.one_of(st.sampled_from(plain), st.sampled_from(plain), st.sampled_from(odd))
+
+
+@st.composite
+def name_addrs(draw: st.DrawFn) -> bytes:
+    """One name-addr/addr-spec with parameters, plain or with one unusual piece."""
+    display = draw(_mostly(_PLAIN_DISPLAYS, _ODD_DISPLAYS))
+    uri = draw(_mostly(_PLAIN_URIS, _ODD_URIS))
+    bracketed = draw(st.booleans()) or display != b""
+    params = b"".join(draw(st.lists(_mostly(_PLAIN_PARAMS, _ODD_PARAMS), max_size=3)))
+    return display + (b"<" + uri + b">" if bracketed else uri) + params
+
+
+@SETTINGS
+@given(st.lists(name_addrs(), min_size=1, max_size=3), _mostly((b",", b" , "), (b";,", b",,")))
+def test_scan_name_addrs_only_takes_what_the_grammar_takes(items: list[bytes], sep: bytes) -> None:
+    value = sep.join(items)
+    for many in (False, True):
+        if scan_name_addrs(value, many):
+            text = decode(value)
+            for item in split_list(text) if many else [text]:
+                parse_name_addr(item)  # raises if the scanner took a bad value
+
+
+def test_scan_name_addrs_takes_the_usual_addresses() -> None:
+    for value in (
+        b'"Acme Sales" <sip:+12125550199@pbx.acme.example.com;user=phone>;tag=8f3c1a27',
+        b"sipp <sip:sipp@127.0.0.1:5061>;tag=1SIPpTag001",
+        b"sip:sipp@127.0.0.1:5061",
+        b"<sip:+14155550123@trunk.carrier.example.net;user=phone>",
+    ):
+        assert scan_name_addrs(value, False), value
+    assert scan_name_addrs(b"<sip:127.0.0.1:5060;lr>, <sip:10.0.0.1;lr;transport=tcp>", True)
+    assert not scan_name_addrs(b"<sip:127.0.0.1;lr>, <sip:10.0.0.1;lr>", False)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [b"<sip:a@b>;tag=1;TAG=2", b"<sip:a@b;lr;lr>", b"<sip:a@b;x=1;X=2>", b"sip:a@b;tag=1;tag=1"],
+)
+def test_a_parameter_said_twice_is_refused_on_every_path(value: bytes) -> None:
+    """Readers taking the first and the last would disagree (e.g. on a dialog's tag)."""
+    assert not scan_name_addrs(value, False)
+    with pytest.raises(ParseError, match="repeated"):
+        check_name_addr(decode(value))
+    data = PLAIN_INVITE.replace(b"From: ", b"From: " + value + b"\r\nX-Old-From: ", 1)
+    msg = parser_module.parse_message(data)
+    assert isinstance(msg, Request)
+    with pytest.raises(ParseError, match="bad From: repeated"):
+        msg.validate()
 
 
 def test_protos_cases_agree() -> None:

@@ -176,9 +176,21 @@ def check_name_addr(value: str, *, allow_wildcard: bool = False) -> None:
     checked with two regexes; anything else goes through :func:`parse_name_addr`, which gives
     the precise error (or accepts an unusual but valid form)."""
     m = _NAME_ADDR_SHAPE.match(value)
-    if m is not None and fast_sip_ok(m.group(2)):
+    if (
+        m is not None
+        and fast_sip_ok(m.group(2))
+        and _distinct_names(m.group(2))
+        and _distinct_names(value[m.end(2) + 1 :])
+    ):
         return
     parse_name_addr(value, allow_wildcard=allow_wildcard)
+
+
+def _distinct_names(text: str) -> bool:
+    """No ``;name`` said twice, in any case (parse_params refuses that). A ';' inside a quoted
+    value only makes this say False, which sends the value to the exact parser."""
+    names = [item.partition("=")[0].strip(" \t").lower() for item in text.split(";")[1:]]
+    return len(names) == len(set(names))
 
 
 class Via:

@@ -35,12 +35,15 @@ from trunkline.sip.hot_headers import (
     tag_of,
 )
 from trunkline.sip.reasons import reason_phrase
+from trunkline.sip.scanner import COMPILED, scan_name_addrs
 from trunkline.sip.uri import URI, SipURI, parse_uri
 
 MAX_HEADERS = 256
 MAX_CSEQ = (1 << 31) - 1
 ANSWERABLE = ("via", "from", "to", "call-id", "cseq")
 SUPPORTED_SCHEMES = frozenset({"sip", "sips", "tel"})
+# The headers validate() reads as name-addr/addr-spec (RFC 3261 §20).
+_ADDRESS_HEADERS = frozenset({"from", "to", "contact", "route", "record-route"})
 
 
 class Message:
@@ -189,8 +192,12 @@ class Message:
     def vias(self) -> list[Via]:
         """Every Via value, top first (parsed on first access)."""
         if self._vias is None:
-            values = self.header_values("via")
             top = self._top_via  # parsed by parse_message already: not again
+            lines = [value for name, value, _raw in self._fields if name == "via"]
+            if top is not None and len(lines) == 1 and b"," not in lines[0]:
+                self._vias = [top]  # one Via, the usual request from a UA
+                return self._vias
+            values = self.header_values("via")
             if top is not None and values:
                 self._vias = [top, *(parse_via(v) for v in values[1:])]
             else:
@@ -354,15 +361,16 @@ class Message:
         the rest (every Via, Contact, Route, Record-Route...), for elements that act on them.
         """
         _ = (self.vias, self.call_id, self.cseq, self.max_forwards)
-        for name in ("from", "to", "contact", "route", "record-route"):
+        for name, value, _raw in self._fields:
+            if name not in _ADDRESS_HEADERS:
+                continue
             lists = name in LIST_HEADERS
+            if COMPILED and scan_name_addrs(value, lists):
+                continue  # plain, and so well-formed
             try:
-                for fname, value, _raw in self._fields:
-                    if fname != name:
-                        continue
-                    text = decode(value)
-                    for item in split_list(text) if lists else (text,):
-                        check_name_addr(item, allow_wildcard=name == "contact")
+                text = decode(value)
+                for item in split_list(text) if lists else (text,):
+                    check_name_addr(item, allow_wildcard=name == "contact")
             except ParseError as exc:
                 raise ParseError(f"bad {pretty_name(name)}: {exc.detail}") from None
 

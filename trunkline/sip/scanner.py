@@ -488,3 +488,67 @@ def scan_sip_uri(
     if scanned is None or scanned[1] != n:
         return None
     return scheme, user, host, port, scanned[0]
+
+
+def scan_name_addrs(value: bytes, many: bool) -> bool:
+    """True when ``value`` is, in plain form, a name-addr or addr-spec with header parameters
+    (``many``: a comma-separated list of them) that the general grammar accepts:
+    ``[display] <plain SIP URI> *(;token[=token])``, the display a quoted string of printable
+    ASCII without escapes or tokens and LWS; or a plain SIP URI without parameters of its own
+    followed by ``*(;token[=token])``. False means "ask the general grammar", not "invalid"."""
+    n: i64 = len(value)
+    i: i64 = 0
+    while True:
+        i = _scan_name_addr(value, i, n)
+        if i < 0:
+            return False
+        i = _skip_lws(value, i, n)
+        if i == n:
+            return True
+        if not many or value[i] != 44:  # ,
+            return False
+        i = _skip_lws(value, i + 1, n)
+
+
+def _scan_name_addr(value: bytes, i: i64, n: i64) -> i64:
+    """One element from ``value[i]``: where it ends, or -1 when not plain."""
+    start: i64 = i
+    if i < n and value[i] == 34:  # a quoted display name
+        i += 1
+        while i < n and value[i] != 34:
+            ch: i64 = value[i]
+            if ch == 92 or (ch < _SP and ch != _HT) or ch >= 127:  # escapes, controls, UTF-8
+                return -1
+            i += 1
+        if i >= n:
+            return -1
+        i = _skip_lws(value, i + 1, n)
+    else:  # tokens and LWS, or no display name at all
+        while i < n and (CHARS[value[i]] & _TOKEN or value[i] == _SP or value[i] == _HT):
+            i += 1
+    if i >= n or value[i] != 60:  # no <: an addr-spec, which takes no display name
+        return _scan_addr_spec(value, start, n)
+    gt: i64 = i + 1
+    while gt < n and value[gt] != 62:  # >
+        gt += 1
+    if gt >= n or scan_sip_uri(value[i + 1 : gt]) is None:
+        return -1
+    return _scan_header_params(value, gt + 1, n)
+
+
+def _scan_addr_spec(value: bytes, i: i64, n: i64) -> i64:
+    """A SIP URI without < >: its parameters would be the header's (RFC 3261 §20.10)."""
+    end: i64 = i
+    while end < n and value[end] != 59 and value[end] != 44:  # ; ,
+        end += 1
+    if scan_sip_uri(value[i:end]) is None:  # also refuses LWS, quotes, brackets
+        return -1
+        return -1
+    return _scan_header_params(value, end, n)
+
+
+def _scan_header_params(value: bytes, i: i64, n: i64) -> i64:
+    """``*(;token[=token])`` from ``value[i]`` with no name said twice (the general grammar
+    refuses that and says why): where it ends, or -1."""
+    scanned = _scan_params(value, i, n, _TOKEN, _TOKEN)
+    return -1 if scanned is None else scanned[1]
