@@ -27,10 +27,11 @@ from trunkline.sip.address import (
     via_from_parts,
 )
 from trunkline.sip.errors import ParseError
-from trunkline.sip.headers import canonical_name, decode, split_list
+from trunkline.sip.headers import SINGLE_HEADERS, canonical_name, decode, split_list
 from trunkline.sip.hot_headers import check_call_id, first_item, regex_tag
 from trunkline.sip.message import Message, Request
 from trunkline.sip.scanner import (
+    HOT_SLOTS,
     _fold_hash,
     scan_call_id,
     scan_cseq,
@@ -179,6 +180,11 @@ def test_mutated_plain_messages_agree(data: bytes, draw: st.DataObject) -> None:
         else:
             del buf[pos]
     _check_message(bytes(buf))
+
+
+def test_every_header_that_may_stand_once_is_tracked_by_scan_head() -> None:
+    """Else a repeated one would pass the fast path while the general parser refuses it."""
+    assert SINGLE_HEADERS.issubset(HOT_SLOTS)
 
 
 def test_scan_head_hands_over_the_hot_headers() -> None:
