@@ -1,4 +1,4 @@
-"""The message layer also conforms as plain Python, the form it takes where mypyc is missing.
+"""The message layer and SDP also conform as plain Python, the form they take without mypyc.
 
 The rest of the suite runs against whatever ``scripts/setup`` built, normally the compiled
 core. This test copies the sources without the compiled modules and runs the message-layer
@@ -26,6 +26,7 @@ SUITES = [
     "tests/unit/test_uri.py",
     "tests/unit/test_stream.py",
     "tests/unit/test_scanner.py",
+    "tests/unit/test_sdp.py",
     "tests/conformance",
 ]
 

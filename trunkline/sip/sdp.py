@@ -70,7 +70,7 @@ __all__ = [
     "parse_sdp",
 ]
 
-_LETTER = re.compile(r"[A-Za-z]")
+_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _PTIME = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,6})?")
 
 # RFC 8866 §5: the order of lines in each section; ``r=`` travels with the ``t=`` before it.
@@ -362,13 +362,19 @@ def _arrange(layout: tuple[str, ...], queues: dict[str, list[str]], order: str) 
     """
     if not layout:
         return [line for lines in queues.values() for line in lines]
-    pending = {letter: deque(lines) for letter, lines in queues.items()}
-    placed: list[tuple[str, str]] = []
+    pending = {letter: deque(lines) for letter, lines in queues.items() if lines}
+    letters: list[str] = []
+    lines: list[str] = []
     for letter in layout:
         queue = pending.get(letter)
         if queue:
-            placed.append((letter, queue.popleft()))
-    for letter, queue in pending.items():
+            letters.append(letter)
+            lines.append(queue.popleft())
+    added = [(letter, queue) for letter, queue in pending.items() if queue]
+    if not added:
+        return lines  # the usual case: nothing added since parsing
+    placed = list(zip(letters, lines, strict=True))
+    for letter, queue in added:
         for line in queue:
             placed.insert(_slot(placed, letter, order), (letter, line))
     return [line for _, line in placed]
@@ -401,7 +407,9 @@ def parse_sdp(data: bytes) -> SessionDescription:
     carried through unchanged (surrogate escapes), since ``a=charset`` may name another charset.
     """
     text = bytes(data).decode("utf-8", "surrogateescape")
-    parser = _Parser()
+    # CR only before LF and no NUL anywhere: then no line holds one, and feed() need not look.
+    clean = "\x00" not in text and text.count("\r") == text.count("\r\n")
+    parser = _Parser(clean)
     for number, raw in enumerate(text.split("\n"), 1):
         line = raw[:-1] if raw.endswith("\r") else raw
         if not line:
@@ -474,9 +482,10 @@ _PLACEHOLDER_ORIGIN = Origin("-", "0", 0, "IN", "IP4", "0.0.0.0")
 class _Parser:
     """Line-at-a-time builder; remembers each section's line order for `_arrange`."""
 
-    __slots__ = ("layout", "media", "sdp", "seen", "session_layout")
+    __slots__ = ("clean", "layout", "media", "sdp", "seen", "session_layout")
 
-    def __init__(self) -> None:
+    def __init__(self, clean: bool = False) -> None:
+        self.clean = clean  # the body holds no stray CR and no NUL (see parse_sdp)
         self.sdp = SessionDescription(_PLACEHOLDER_ORIGIN, "", times=[])
         self.media: MediaDescription | None = None
         self.layout: list[str] = []
@@ -485,9 +494,9 @@ class _Parser:
 
     def feed(self, line: str) -> None:
         letter, value = line[0], line[2:]
-        if line[1:2] != "=" or not _LETTER.fullmatch(letter):
+        if line[1:2] != "=" or letter not in _LETTERS:
             raise SdpError(f"not a <type>=<value> line: {line[:40]!r}")
-        if _FORBIDDEN.search(value):
+        if not self.clean and _FORBIDDEN.search(value):
             raise SdpError("CR or NUL inside a line")
         if not self.session_layout and letter != "v":
             raise SdpError("an SDP body must start with v=")

@@ -41,7 +41,7 @@ def _fields(value: str) -> list[str]:
 
 def _line(letter: str, value: str) -> str:
     """One ``x=value`` line; refuses values that would smuggle in another line."""
-    if _FORBIDDEN.search(value):
+    if "\r" in value or "\n" in value or "\x00" in value:  # cheaper than the regex here
         raise ValueError(f"SDP {letter}= value contains CR, LF or NUL: {value!r}")
     return f"{letter}={value}"
 
