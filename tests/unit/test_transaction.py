@@ -373,7 +373,7 @@ def test_client_non_invite_final_in_trying() -> None:
     txn = h.send_request(req)
     [event] = h.receive(answer(req, 481))
     assert isinstance(event, ResponseReceived) and txn.state is State.COMPLETED
-    assert txn.last_response is event.response
+    assert txn.last_response is not None and txn.last_response.status == 481
     assert h.layer.get_timer() == pytest.approx(5.0)
 
 
@@ -532,7 +532,7 @@ def test_server_invite_ack_absorbed_then_timer_i() -> None:
     ack = request("ACK", to_tag="nf", cseq_method="ACK")
     assert h.receive(ack) == []  # absorbed: the TU never sees the ACK for a non-2xx
     assert txn.state is State.CONFIRMED
-    assert txn.last_response is resp
+    assert txn.last_response is not None and txn.last_response.status == resp.status
     h.flush()
     # INVITE and ACK retransmissions are absorbed in Confirmed; no more Timer G.
     assert h.receive(request()) == [] and h.receive(ack) == []
@@ -558,13 +558,33 @@ def test_server_invite_completed_resends_final_on_retransmission() -> None:
 # ---- lingering: what a finished transaction keeps for its 32 s --------------------------------
 
 
-def test_a_lingering_client_lets_its_request_bytes_go_and_still_acks() -> None:
+def _is_skeleton(msg: Request | Response | None) -> bool:
+    """Via, From, To, Call-ID and CSeq only, no body: what a lingering transaction keeps."""
+    assert msg is not None
+    return set(msg.header_names()) <= {"via", "from", "to", "call-id", "cseq"} and not msg.body
+
+
+def request_with_body(**changes: object) -> Request:
+    req = request(**changes)  # type: ignore[arg-type]
+    req.set_body(b"v=0\r\n" * 40, "application/sdp")
+    req.add_header("User-Agent", "x" * 200)
+    return req
+
+
+def test_a_lingering_client_keeps_a_skeleton_and_no_request_bytes_and_still_acks() -> None:
     h = Harness()
-    txn = h.send_request(request())
-    assert txn._wire.startswith(b"INVITE ")
-    h.receive(answer(txn.request, 486))
+    txn = h.send_request(request_with_body())
+    assert txn._wire.startswith(b"INVITE ") and not txn.lingering
+    [event] = h.receive(answer(txn.request, 486))
+    assert isinstance(event, ResponseReceived) and event.response.header("content-length")
     [(_t, ack, _d)] = h.flush()
-    assert txn.state is State.COMPLETED and txn._wire == b""
+    assert txn.state is State.COMPLETED and txn.lingering and txn._wire == b""
+    assert _is_skeleton(txn.request) and _is_skeleton(txn.last_response)
+    assert (txn.request.method, txn.request.call_id, txn.request.from_tag) == (
+        "INVITE",
+        "call-1@example.net",
+        "ftag",
+    )
     assert h.receive(answer(request(), 486)) == []  # a retransmission: the same ACK again
     [(_t, again, _d)] = h.flush()
     assert again == ack and again.startswith(b"ACK ")
@@ -573,12 +593,25 @@ def test_a_lingering_client_lets_its_request_bytes_go_and_still_acks() -> None:
     assert other.state is State.COMPLETED and other._wire == b""
 
 
+def test_a_2xx_passed_up_in_accepted_is_whole_for_the_tu_and_a_skeleton_in_the_layer() -> None:
+    h = Harness()
+    txn = h.send_request(request())
+    h.receive(answer(txn.request, 200))
+    assert txn.state is State.ACCEPTED and _is_skeleton(txn.last_response)
+    again = answer(request(), 200)
+    again.set_body(b"v=0\r\n", "application/sdp")
+    [event] = h.receive(again)
+    assert isinstance(event, ResponseReceived) and event.response is again
+    assert _is_skeleton(txn.last_response) and txn.last_response.to_tag == "totag"
+
+
 def test_a_lingering_server_keeps_only_a_final_answer_it_may_resend() -> None:
     h = Harness()
-    txn = h.serve(request())
+    txn = h.serve(request_with_body())
     h.respond(txn, 486)
     [(_t, final, _d)] = h.flush()
     assert txn.state is State.COMPLETED and txn._wire == final
+    assert _is_skeleton(txn.request) and _is_skeleton(txn.last_response)
     assert h.receive(request()) == []
     [(_t, again, _d)] = h.flush()
     assert again == final
@@ -591,6 +624,39 @@ def test_a_lingering_server_keeps_only_a_final_answer_it_may_resend() -> None:
     assert accepted.state is State.ACCEPTED and accepted._wire == b""
     assert h.receive(request(branch="z9hG4bKok", call_id="ok")) == []  # absorbed (RFC 6026)
     assert h.flush() == []
+
+
+def test_a_tu_can_still_answer_from_a_lingering_request() -> None:
+    """A UA core resending its 2xx (RFC 6026 Accepted) may build it from txn.request."""
+    h = Harness()
+    txn = h.serve(request_with_body())
+    h.respond(txn, 200)
+    [(_t, first, _d)] = h.flush()
+    assert txn.lingering
+    h.respond(txn, 200)
+    [(_t, again, _d)] = h.flush()
+    resent = wire(again)
+    assert isinstance(resent, Response) and resent.status == 200
+    assert (resent.call_id, resent.cseq.number, resent.top_via.branch) == (
+        "call-1@example.net",
+        1,
+        "z9hG4bKabc",
+    )
+    assert resent.to_tag == "srv" and wire(first).to_tag == "srv"
+
+
+def test_a_lingering_invite_still_matches_cancel_and_the_2543_ack() -> None:
+    h = Harness()
+    invite = h.serve(request_with_body(uri="sip:bob@EXAMPLE.com"))
+    h.respond(invite, 200)
+    assert invite.state is State.ACCEPTED and _is_skeleton(invite.request)
+    [event] = h.receive(request("CANCEL", uri="sip:bob@example.com"), PEER_UDP)
+    assert isinstance(event, RequestReceived) and event.cancelled is invite  # URI compared
+    old = h.serve(request(branch=None, call_id="old-style"))
+    h.respond(old, 404)
+    assert old.state is State.COMPLETED and _is_skeleton(old.last_response)
+    assert h.receive(request("ACK", branch=None, call_id="old-style", to_tag="srv")) == []
+    assert old.state is State.CONFIRMED
 
 
 def test_server_invite_over_tcp() -> None:

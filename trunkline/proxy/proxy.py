@@ -72,6 +72,7 @@ class Branch:
     cancel_pending: bool = False
     cancelled: bool = False
     timer_c: TimerHandle | None = None
+    via_branch: str = ""  # the branch of our Via on ``request``: responses come back with it
 
 
 @dataclass(slots=True)
@@ -256,8 +257,9 @@ class Proxy:
         if ctx.record_route:
             inbound = self.locality.local_for(ctx.server.source)
             add_record_route(out, inbound, local)
-        add_via(out, local, self._branch_id(ctx.request))
-        branch = Branch(target, out)
+        via_branch = self._branch_id(ctx.request)
+        add_via(out, local, via_branch)
+        branch = Branch(target, out, via_branch=via_branch)
         ctx.branches.append(branch)
         tx = self.stack.send_request(out, endpoint)
         branch.transaction = tx
@@ -353,6 +355,7 @@ class Proxy:
             for other in ctx.branches:  # §16.7 step 10: a 2xx ends the other branches
                 if other is not branch and other.final is None:
                     self._cancel_branch(other)
+            _let_go(ctx)
             return
         if branch.final is not None and branch.final.status < 300:
             return
@@ -377,8 +380,13 @@ class Proxy:
             self._relay(ctx, response, branch)
 
     def _maybe_finish(self, ctx: ProxyContext) -> None:
+        if not ctx.final_sent:
+            self._finish_if_answered(ctx)
         if ctx.final_sent:
-            return
+            _let_go(ctx)
+
+    def _finish_if_answered(self, ctx: ProxyContext) -> None:
+        """§16.7: every branch answered (or no target left): send the best answer up."""
         if any(b.final is None for b in ctx.branches):
             return
         if ctx.pending_targets and not ctx.cancelled:  # serial forking: next target
@@ -415,7 +423,7 @@ class Proxy:
 
     def _relay(self, ctx: ProxyContext, response: Response, branch: Branch | None) -> None:
         """Send a response upstream; one that came back on a branch loses our Via (§16.7 step 3)."""
-        if branch is not None and response.top_via.branch == branch.request.top_via.branch:
+        if branch is not None and response.top_via.branch == branch.via_branch:
             response.pop_first_value("via")
         self.stack.send_response(ctx.server, response)
         self.stats["answered"] += 1
@@ -455,6 +463,23 @@ class Proxy:
             safe = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "?" for c in warning)
             response.add_header("Warning", f'399 trunkline "{safe[:120]}"')
         self.stack.send_response(server, response)
+
+
+def _let_go(ctx: ProxyContext) -> None:
+    """Once the final answer is out, a context lingers as long as its server transaction (32 s
+    over UDP) to relay late 2xx and absorb late answers. It then needs only what identifies its
+    messages, so it takes the skeletons its lingering transactions keep (Request.skeleton) in
+    place of the whole messages. A branch still waiting for its answer keeps its request: a
+    CANCEL may still be built from it."""
+    server = ctx.server
+    if server.lingering:
+        ctx.request = server.request
+    for branch in ctx.branches:
+        tx = branch.transaction
+        if branch.final is not None and tx is not None and tx.lingering:
+            branch.request = tx.request
+            if tx.last_response is not None:
+                branch.final = tx.last_response
 
 
 def _has_user(request: Request) -> bool:

@@ -374,6 +374,14 @@ class Message:
             except ParseError as exc:
                 raise ParseError(f"bad {pretty_name(name)}: {exc.detail}") from None
 
+    def _keep_answerable(self, bare: Message) -> None:
+        """Give ``bare`` this message's Via, From, To, Call-ID and CSeq lines (the values
+        shared, the received spelling dropped) with Call-ID and CSeq read once here."""
+        bare._fields = [(n, value, None) for n, value, _raw in self._fields if n in ANSWERABLE]
+        bare._call_id = self.call_id
+        bare._cseq = self.cseq
+        bare.content_length = 0
+
 
 class Request(Message):
     """A SIP request. ``uri`` is parsed lazily; ``method`` is case-sensitive (RFC 3261 §7.1)."""
@@ -398,6 +406,15 @@ class Request(Message):
         req._cseq = self._cseq  # CSeq is never edited in place
         req._max_forwards = self._max_forwards
         return req
+
+    def skeleton(self) -> Request:
+        """What a finished transaction keeps of its request while it lingers (up to 32 s over
+        UDP): the method, the Request-URI text and the Via, From, To, Call-ID and CSeq lines,
+        enough to match late messages and to answer (``create_response``); no other header, no
+        body, no parsed values but Call-ID and CSeq. Read it or answer it; never forward it."""
+        bare = new_request(self.method, self.uri_text, None, None)
+        self._keep_answerable(bare)
+        return bare
 
     @property
     def uri(self) -> URI:
@@ -472,6 +489,13 @@ class Response(Message):
         if self._start is None:
             self._start = f"SIP/2.0 {self.status} {self.reason}".encode("utf-8", "surrogateescape")
         return self._start
+
+    def skeleton(self) -> Response:
+        """The status and the Via, From, To, Call-ID and CSeq lines of this response: what a
+        finished transaction keeps of it (see :meth:`Request.skeleton`)."""
+        bare = Response(self.status, self.reason)
+        self._keep_answerable(bare)
+        return bare
 
     @property
     def is_provisional(self) -> bool:

@@ -71,8 +71,8 @@ __all__ = [
 
 
 # The states where a transaction only absorbs retransmissions until a timer ends it (up to 32 s
-# over UDP), and whether it may still resend its wire bytes there: only a server in Completed
-# resends its final response. Elsewhere the bytes are let go at once.
+# over UDP). It keeps skeletons of its messages there (Request.skeleton), and its wire bytes
+# only where it may still resend them: the final response of a server in Completed.
 _LINGER: dict[tuple[Kind, State], bool] = {
     (Kind.CLIENT_INVITE, State.COMPLETED): False,
     (Kind.CLIENT_INVITE, State.ACCEPTED): False,
@@ -362,8 +362,9 @@ class TransactionLayer:
             if txn._timers:
                 self._drop_timers(txn, ALIVE.get((txn.kind, new), NO_TIMERS))
         self._run(txn, actions, message, source, now)
-        if _LINGER.get((txn.kind, txn.state)) is False:
-            txn._wire = b""
+        keep_wire = _LINGER.get((txn.kind, txn.state))
+        if keep_wire is not None:
+            _linger(txn, message, keep_wire)
         if new is State.TERMINATED and old is not State.TERMINATED:
             self._remove(txn)
             done = cast(ClientTransaction | ServerTransaction, txn)
@@ -610,6 +611,19 @@ class TransactionLayer:
         self, txn: Transaction, msg: Message | None, src: Endpoint | None, now: float
     ) -> None:
         self._start(txn, Input.TIMER_M, self.timers.timeout, now)
+
+
+def _linger(txn: Transaction, message: Message | None, keep_wire: bool) -> None:
+    """Let go of what a lingering transaction no longer needs (see _LINGER)."""
+    if not txn.lingering:
+        txn.lingering = True
+        txn.request = txn.request.skeleton()
+        if txn.last_response is not None:
+            txn.last_response = txn.last_response.skeleton()
+    elif message is not None and message is txn.last_response:  # a 2xx passed up or resent
+        txn.last_response = txn.last_response.skeleton()
+    if not keep_wire:
+        txn._wire = b""
 
 
 def _key_2543(request: Request, via: Via, method: str) -> tuple[object, ...]:

@@ -87,7 +87,10 @@ Event = RequestReceived | ResponseReceived | ServerTimeout | TransactionTerminat
 
 @dataclass(slots=True, eq=False, kw_only=True, repr=False)
 class Transaction:
-    """What client and server transactions share. Only the layer changes them."""
+    """What client and server transactions share. Only the layer changes them.
+
+    A TU that needs more of a request or response than its identity after the final response
+    keeps its own reference from the event: a lingering transaction holds only skeletons."""
 
     key: tuple[object, ...]
     request: Request
@@ -99,6 +102,9 @@ class Transaction:
     _timers: dict[Input, int] = field(default_factory=dict)  # live timer -> heap seq
     _interval: float = 0.0  # current Timer A/E/G interval
     _fire_now: Input | None = None  # a zero-length timer started by the last transition
+    # Past its final response, absorbing retransmissions until a timer ends it: ``request``
+    # and ``last_response`` are then skeletons (Request.skeleton), kept to match late messages.
+    lingering: bool = False
 
     @property
     def is_invite(self) -> bool:
