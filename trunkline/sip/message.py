@@ -376,10 +376,10 @@ class Message:
 
     def _keep_answerable(self, bare: Message) -> None:
         """Give ``bare`` this message's Via, From, To, Call-ID and CSeq lines (the values
-        shared, the received spelling dropped) with Call-ID and CSeq read once here."""
+        shared, the received spelling dropped) and its Call-ID and CSeq if already read."""
         bare._fields = [(n, value, None) for n, value, _raw in self._fields if n in ANSWERABLE]
-        bare._call_id = self.call_id
-        bare._cseq = self.cseq
+        bare._call_id = self._call_id
+        bare._cseq = self._cseq
         bare.content_length = 0
 
 
@@ -411,7 +411,7 @@ class Request(Message):
         """What a finished transaction keeps of its request while it lingers (up to 32 s over
         UDP): the method, the Request-URI text and the Via, From, To, Call-ID and CSeq lines,
         enough to match late messages and to answer (``create_response``); no other header, no
-        body, no parsed values but Call-ID and CSeq. Read it or answer it; never forward it."""
+        body, no parsed value but Call-ID and CSeq. Read it or answer it; never forward it."""
         bare = new_request(self.method, self.uri_text, None, None)
         self._keep_answerable(bare)
         return bare
