@@ -23,8 +23,10 @@ from trunkline.sip.sdp import (
     RtpMap,
     SessionDescription,
     Timing,
+    _number,
     parse_sdp,
 )
+from trunkline.sip.sdp_types import _BLANKS, _DIGITS, _fields
 
 
 def crlf(text: str) -> bytes:
@@ -1084,3 +1086,24 @@ def test_mutated_real_bodies_raise_only_sdp_error(
         data[at : at + len(chunk)] = chunk
     assume(bytes(data) != body)
     _check_parse_never_crashes(bytes(data))
+
+
+# ---- the fast paths of the line readers -------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=" \t1a\u00a0\x0b", max_size=12))
+def test_fields_split_as_the_grammar_does(value: str) -> None:
+    """Blanks are SP and HTAB only (RFC 8866 §9), however the line is spaced."""
+    assert _fields(value) == [part for part in _BLANKS.split(value) if part]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0129\u00b2\u0663 -+", max_size=22))
+def test_numbers_are_ascii_digits_only(text: str) -> None:
+    expected = int(text) if _DIGITS.fullmatch(text) else None
+    try:
+        got: int | None = _number(text, "test")
+    except SdpError:
+        got = None
+    assert got == expected
