@@ -1,4 +1,4 @@
-"""The message layer and SDP also conform as plain Python, the form they take without mypyc.
+"""The compiled core (messages, SDP, transactions) also passes as plain Python, as without mypyc.
 
 The rest of the suite runs against whatever ``scripts/setup`` built, normally the compiled
 core. This test copies the sources without the compiled modules and runs the message-layer
@@ -27,6 +27,9 @@ SUITES = [
     "tests/unit/test_stream.py",
     "tests/unit/test_scanner.py",
     "tests/unit/test_sdp.py",
+    "tests/unit/test_transaction.py",
+    "tests/unit/test_transaction_property.py",
+    "tests/unit/test_via_rules.py",
     "tests/conformance",
 ]
 
