@@ -543,7 +543,6 @@ def _scan_addr_spec(value: bytes, i: i64, n: i64) -> i64:
         end += 1
     if scan_sip_uri(value[i:end]) is None:  # also refuses LWS, quotes, brackets
         return -1
-        return -1
     return _scan_header_params(value, end, n)
 
 
